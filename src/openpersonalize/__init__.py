@@ -1,0 +1,3 @@
+"""openpersonalize: a self-hosted, open-source Amazon Personalize."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from openpersonalize.cli import main
+
+main()

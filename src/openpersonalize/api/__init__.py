@@ -1,0 +1,1 @@
+"""HTTP <-> Python only: decoding, validation, encoding and errors. No business rules here."""

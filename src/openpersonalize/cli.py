@@ -1,0 +1,139 @@
+"""Command line: `openpersonalize serve | worker | ...`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openpersonalize.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="A self-hosted Amazon Personalize.")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where the embedded default keeps its data.")
+]
+MetadataUrl = Annotated[
+    str | None,
+    typer.Option("--metadata-url", help="e.g. postgresql+psycopg://user@host/db (default: SQLite)."),
+]
+ObjectUrl = Annotated[
+    str | None, typer.Option("--object-url", help="e.g. s3://bucket/prefix (default: files).")
+]
+S3Endpoint = Annotated[str | None, typer.Option("--s3-endpoint-url", help="S3-compatible endpoint URL.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    data_dir: DataDir = None,
+    metadata_url: MetadataUrl = None,
+    object_url: ObjectUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+    workers: Annotated[int | None, typer.Option(help="Job worker processes to start (0 = none).")] = None,
+) -> None:
+    """Serve the personalize, personalize-events and personalize-runtime APIs on one port."""
+    import uvicorn
+
+    from openpersonalize.server import build_app
+
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        metadata_url=metadata_url,
+        object_url=object_url,
+        s3_endpoint_url=s3_endpoint_url,
+        workers=workers,
+    )
+    _logging(settings.log_level)
+    web = build_app(settings)  # migrates the metadata DB before any worker starts
+    supervisor = _WorkerSupervisor(settings)
+    supervisor.start()
+    try:
+        uvicorn.run(
+            web, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
+        )
+    finally:
+        supervisor.stop()
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    metadata_url: MetadataUrl = None,
+    object_url: ObjectUrl = None,
+    s3_endpoint_url: S3Endpoint = None,
+) -> None:
+    """Run background jobs (imports, training, batch jobs) from the shared job table."""
+    from openpersonalize.control.context import Context
+    from openpersonalize.jobs.worker import Worker
+    from openpersonalize.store.metadata.sql import SqlMetadataStore
+    from openpersonalize.store.objects.factory import open_object_store
+
+    settings = _settings(
+        data_dir=data_dir, metadata_url=metadata_url, object_url=object_url, s3_endpoint_url=s3_endpoint_url
+    )
+    _logging(settings.log_level)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    ctx = Context(settings, store, open_object_store(settings.resolved_object_url, settings))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    Worker(ctx).run_forever(stop)
+    store.close()
+
+
+class _WorkerSupervisor:
+    """Keeps `settings.workers` worker processes running next to the server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.settings.to_env()}
+        return subprocess.Popen([sys.executable, "-m", "openpersonalize", "worker"], env=env)
+
+    def start(self) -> None:
+        self.procs = [self._spawn() for _ in range(self.settings.workers)]
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            for i, proc in enumerate(self.procs):
+                if proc.poll() is not None and not self._stop.is_set():
+                    logging.getLogger(__name__).warning("worker exited (%s); restarting", proc.returncode)
+                    self.procs[i] = self._spawn()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> None:
+    app()

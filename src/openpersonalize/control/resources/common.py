@@ -1,0 +1,151 @@
+"""Helpers every resource family shares: lookups, views, pagination, tags, names."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.errors import (
+    InvalidInput,
+    InvalidNextToken,
+    ResourceInUse,
+    ResourceNotFound,
+    TooManyTags,
+)
+from openpersonalize.store.metadata import Resource
+
+MAX_TAGS = 200
+
+# Resource kind -> the member that carries its ARN in Describe/List shapes.
+ARN_KEYS = {
+    "dataset-group": "datasetGroupArn",
+    "schema": "schemaArn",
+    "dataset": "datasetArn",
+    "dataset-import-job": "datasetImportJobArn",
+    "dataset-export-job": "datasetExportJobArn",
+    "data-deletion-job": "dataDeletionJobArn",
+    "event-tracker": "eventTrackerArn",
+    "filter": "filterArn",
+    "solution": "solutionArn",
+    "solution-version": "solutionVersionArn",
+    "campaign": "campaignArn",
+    "recommender": "recommenderArn",
+    "batch-inference-job": "batchInferenceJobArn",
+    "batch-segment-job": "batchSegmentJobArn",
+    "metric-attribution": "metricAttributionArn",
+}
+
+# Kinds whose name member is `jobName` rather than `name`.
+JOB_KINDS = {
+    "dataset-import-job",
+    "dataset-export-job",
+    "data-deletion-job",
+    "batch-inference-job",
+    "batch-segment-job",
+}
+
+
+def require(ctx: Context, arn: str, kind: str) -> Resource:
+    resource = ctx.store.get(arn)
+    if resource is None or resource.kind != kind:
+        raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
+    return resource
+
+
+def view(resource: Resource) -> dict[str, Any]:
+    """The Describe shape of a resource; the wire encoder trims it to Summary shapes for List ops.
+
+    attrs keys starting with '_' are internal bookkeeping and never leave the service.
+    """
+    out: dict[str, Any] = {
+        "jobName" if resource.kind in JOB_KINDS else "name": resource.name,
+        ARN_KEYS[resource.kind]: resource.arn,
+        "status": resource.status,
+        "creationDateTime": resource.created,
+        "lastUpdatedDateTime": resource.updated,
+    }
+    out.update({k: v for k, v in resource.attrs.items() if not k.startswith("_")})
+    return out
+
+
+def encode_token(position: tuple[float, str]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(position))).decode()
+
+
+def decode_token(token: str) -> tuple[float, str]:
+    try:
+        created, arn = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(created), str(arn)
+    except Exception:
+        raise InvalidNextToken("The token is not valid.") from None
+
+
+def list_page(
+    ctx: Context,
+    call: Call,
+    kind: str,
+    result_key: str,
+    *,
+    parent_arn: str | None = None,
+    dataset_group_arn: str | None = None,
+) -> dict[str, Any]:
+    token = call.params.get("nextToken")
+    page = ctx.store.list(
+        kind,
+        parent_arn=parent_arn,
+        dataset_group_arn=dataset_group_arn,
+        limit=int(call.params.get("maxResults") or 100),
+        after=decode_token(token) if token else None,
+    )
+    out: dict[str, Any] = {result_key: [view(r) for r in page.items]}
+    if page.next_after is not None:
+        out["nextToken"] = encode_token(page.next_after)
+    return out
+
+
+def request_tags(call: Call) -> dict[str, str]:
+    tags = {t["tagKey"]: t["tagValue"] for t in call.params.get("tags") or []}
+    if len(tags) > MAX_TAGS:
+        raise TooManyTags(f"The number of tags ({len(tags)}) exceeds the limit of {MAX_TAGS}.")
+    return tags
+
+
+def ensure_name_free(ctx: Context, kind: str, arn: str, label: str, name: str) -> None:
+    from openpersonalize.errors import ResourceAlreadyExists
+
+    if ctx.store.get(arn) is not None:
+        raise ResourceAlreadyExists(f"{label} with name {name} already exists.")
+
+
+def ensure_no_children(ctx: Context, what: str, children: Iterable[tuple[str, str, int]]) -> None:
+    """children: (label, kind, count); raise ResourceInUse naming the first kind still present."""
+    for label, _kind, count in children:
+        if count:
+            raise ResourceInUse(f"Cannot delete {what}: it still has {count} {label}. Delete them first.")
+
+
+def require_active(resource: Resource, label: str) -> None:
+    from openpersonalize.control.lifecycle import ACTIVE
+
+    if resource.status != ACTIVE:
+        raise ResourceInUse(f"{label} {resource.arn} is not ACTIVE (status: {resource.status}).")
+
+
+def check_role_kms(params: dict[str, Any]) -> None:
+    if params.get("kmsKeyArn") and not params.get("roleArn"):
+        raise InvalidInput("Supplying a KMS key is only valid when also specifying an IAM role (roleArn).")
+
+
+def all_of(ctx: Context, kind: str, **filters: Any) -> Iterator[Resource]:
+    """Every resource of a kind (paging through the store)."""
+    after = None
+    while True:
+        page = ctx.store.list(kind, limit=500, after=after, **filters)
+        yield from page.items
+        if page.next_after is None:
+            return
+        after = page.next_after

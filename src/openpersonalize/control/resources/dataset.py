@@ -1,0 +1,125 @@
+"""Dataset: one per type (Interactions, Items, Users, Actions, Action_Interactions) in a group."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import ACTIVE, IN_FLIGHT
+from openpersonalize.control.resources import schema as schemas
+from openpersonalize.control.resources.common import list_page, request_tags, require, require_active, view
+from openpersonalize.data.fields import DATASET_TYPES, normalize_dataset_type
+from openpersonalize.data.schema import check_dataset_type, check_replacement
+from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, ResourceInUse
+from openpersonalize.store.metadata import Resource
+
+KIND = "dataset"
+
+
+def create(ctx: Context, call: Call) -> dict[str, Any]:
+    p = call.params
+    dataset_type = normalize_dataset_type(p["datasetType"])
+    if dataset_type not in DATASET_TYPES:
+        raise InvalidInput(
+            f"Invalid datasetType '{p['datasetType']}': must be one of "
+            "Interactions, Items, Users, Actions, Action_Interactions."
+        )
+    group = require(ctx, p["datasetGroupArn"], "dataset-group")
+    require_active(group, "Dataset group")
+    schema = require(ctx, p["schemaArn"], "schema")
+    domain = group.attrs.get("domain")
+    if schema.attrs.get("domain") != domain:
+        raise InvalidInput(
+            f"The schema's domain ({schema.attrs.get('domain') or 'none'}) does not match "
+            f"the dataset group's domain ({domain or 'none'})."
+        )
+    check_dataset_type(schemas.parsed(schema), dataset_type, domain)
+    arn = call.scope.arn(KIND, group.name or "", dataset_type)
+    if ctx.store.get(arn) is not None:
+        raise ResourceAlreadyExists(
+            f"Dataset group {group.arn} already has a dataset of type {dataset_type}."
+        )
+    now = ctx.now()
+    attrs: dict[str, Any] = {
+        "datasetGroupArn": group.arn,
+        "datasetType": dataset_type,
+        "schemaArn": schema.arn,
+        "_id": uuid.uuid4().hex,
+        "_bulk": [],
+    }
+    alt_key = None
+    if dataset_type == "ACTION_INTERACTIONS":
+        # Action interactions get their own tracker id for PutActionInteractions.
+        attrs["trackingId"] = alt_key = str(uuid.uuid4())
+    ctx.store.create(
+        Resource(
+            arn=arn,
+            kind=KIND,
+            name=p["name"],
+            name_key=f"{group.arn}|{p['name']}",
+            parent_arn=group.arn,
+            dataset_group_arn=group.arn,
+            alt_key=alt_key,
+            status=ACTIVE,
+            created=now,
+            updated=now,
+            attrs=attrs,
+        ),
+        tags=request_tags(call),
+    )
+    return {"datasetArn": arn}
+
+
+def describe(ctx: Context, call: Call) -> dict[str, Any]:
+    return {"dataset": view(require(ctx, call.params["datasetArn"], KIND))}
+
+
+def list_(ctx: Context, call: Call) -> dict[str, Any]:
+    group_arn = call.params.get("datasetGroupArn")
+    if group_arn:
+        require(ctx, group_arn, "dataset-group")
+    return list_page(ctx, call, KIND, "datasets", dataset_group_arn=group_arn)
+
+
+def update(ctx: Context, call: Call) -> dict[str, Any]:
+    dataset = require(ctx, call.params["datasetArn"], KIND)
+    require_active(dataset, "Dataset")
+    new_schema = require(ctx, call.params["schemaArn"], "schema")
+    old_schema = require(ctx, dataset.attrs["schemaArn"], "schema")
+    group = require(ctx, dataset.dataset_group_arn or "", "dataset-group")
+    parsed = schemas.parsed(new_schema)
+    check_dataset_type(parsed, dataset.attrs["datasetType"], group.attrs.get("domain"))
+    check_replacement(schemas.parsed(old_schema), parsed)
+    now = ctx.now()
+    update_view = {
+        "schemaArn": new_schema.arn,
+        "status": ACTIVE,
+        "creationDateTime": now,
+        "lastUpdatedDateTime": now,
+    }
+    ctx.store.update(dataset.arn, attrs={"schemaArn": new_schema.arn, "latestDatasetUpdate": update_view})
+    return {"datasetArn": dataset.arn}
+
+
+def delete(ctx: Context, call: Call) -> dict[str, Any]:
+    dataset = require(ctx, call.params["datasetArn"], KIND)
+    running = ctx.store.count("dataset-import-job", parent_arn=dataset.arn, statuses=IN_FLIGHT)
+    if running:
+        raise ResourceInUse(f"Cannot delete dataset {dataset.arn}: an import job is still in progress.")
+    ctx.store.delete(dataset.arn)
+    ctx.objects.delete_prefix(data_prefix(dataset))
+    return {}
+
+
+def data_prefix(dataset: Resource) -> str:
+    return f"datasets/{dataset.attrs['_id']}/"
+
+
+OPERATIONS = {
+    "CreateDataset": create,
+    "DescribeDataset": describe,
+    "ListDatasets": list_,
+    "UpdateDataset": update,
+    "DeleteDataset": delete,
+}

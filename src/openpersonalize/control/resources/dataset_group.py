@@ -1,0 +1,75 @@
+"""DatasetGroup: the container of datasets, trackers, solutions and recommenders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import ACTIVE
+from openpersonalize.control.resources.common import (
+    check_role_kms,
+    ensure_name_free,
+    ensure_no_children,
+    list_page,
+    request_tags,
+    require,
+    view,
+)
+from openpersonalize.store.metadata import Resource
+
+KIND = "dataset-group"
+# Kinds that live in a dataset group and block its deletion.
+CHILD_KINDS = (
+    ("datasets", "dataset"),
+    ("event trackers", "event-tracker"),
+    ("solutions", "solution"),
+    ("recommenders", "recommender"),
+    ("filters", "filter"),
+    ("metric attributions", "metric-attribution"),
+)
+
+
+def create(ctx: Context, call: Call) -> dict[str, Any]:
+    p = call.params
+    check_role_kms(p)
+    arn = call.scope.arn(KIND, p["name"])
+    ensure_name_free(ctx, KIND, arn, "Dataset group", p["name"])
+    now = ctx.now()
+    attrs = {k: p[k] for k in ("roleArn", "kmsKeyArn", "domain") if p.get(k)}
+    # Creating a group is instantaneous here, so it is ACTIVE by the first Describe.
+    ctx.store.create(
+        Resource(arn=arn, kind=KIND, name=p["name"], status=ACTIVE, created=now, updated=now, attrs=attrs),
+        tags=request_tags(call),
+    )
+    out = {"datasetGroupArn": arn}
+    if p.get("domain"):
+        out["domain"] = p["domain"]
+    return out
+
+
+def describe(ctx: Context, call: Call) -> dict[str, Any]:
+    return {"datasetGroup": view(require(ctx, call.params["datasetGroupArn"], KIND))}
+
+
+def list_(ctx: Context, call: Call) -> dict[str, Any]:
+    return list_page(ctx, call, KIND, "datasetGroups")
+
+
+def delete(ctx: Context, call: Call) -> dict[str, Any]:
+    arn = call.params["datasetGroupArn"]
+    require(ctx, arn, KIND)
+    ensure_no_children(
+        ctx,
+        f"dataset group {arn}",
+        ((label, kind, ctx.store.count(kind, dataset_group_arn=arn)) for label, kind in CHILD_KINDS),
+    )
+    ctx.store.delete(arn)
+    return {}
+
+
+OPERATIONS = {
+    "CreateDatasetGroup": create,
+    "DescribeDatasetGroup": describe,
+    "ListDatasetGroups": list_,
+    "DeleteDatasetGroup": delete,
+}

@@ -1,0 +1,87 @@
+"""DatasetImportJob: bulk CSV import into a dataset, run by a worker (jobs/handlers/dataset_import.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
+from openpersonalize.control.resources.common import (
+    ensure_name_free,
+    list_page,
+    request_tags,
+    require,
+    require_active,
+    view,
+)
+from openpersonalize.data.locations import validate_location_syntax
+from openpersonalize.errors import InvalidInput, LimitExceeded
+from openpersonalize.store.metadata import Job, Resource
+
+KIND = "dataset-import-job"
+JOB_KIND = "dataset-import"
+MAX_IN_FLIGHT = 5
+
+
+def create(ctx: Context, call: Call) -> dict[str, Any]:
+    p = call.params
+    dataset = require(ctx, p["datasetArn"], "dataset")
+    require_active(dataset, "Dataset")
+    location = p["dataSource"].get("dataLocation")
+    if not location:
+        raise InvalidInput(
+            "dataSource.dataLocation is required: the s3:// (or file://) path of the CSV data."
+        )
+    validate_location_syntax(location)
+    mode = p.get("importMode") or "FULL"
+    if mode == "INCREMENTAL" and not dataset.attrs.get("_bulk"):
+        raise InvalidInput(
+            "importMode INCREMENTAL needs existing bulk data in the dataset; run a FULL import first."
+        )
+    arn = call.scope.arn(KIND, p["jobName"])
+    ensure_name_free(ctx, KIND, arn, "Dataset import job", p["jobName"])
+    if ctx.store.count(KIND, statuses=IN_FLIGHT) >= MAX_IN_FLIGHT:
+        raise LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status.")
+    now = ctx.now()
+    attrs: dict[str, Any] = {
+        "datasetArn": dataset.arn,
+        "dataSource": {"dataLocation": location},
+        "importMode": mode,
+        "publishAttributionMetricsToS3": bool(p.get("publishAttributionMetricsToS3", False)),
+    }
+    if p.get("roleArn"):
+        attrs["roleArn"] = p["roleArn"]
+    ctx.store.create(
+        Resource(
+            arn=arn,
+            kind=KIND,
+            name=p["jobName"],
+            parent_arn=dataset.arn,
+            dataset_group_arn=dataset.dataset_group_arn,
+            status=CREATE_PENDING,
+            created=now,
+            updated=now,
+            attrs=attrs,
+        ),
+        tags=request_tags(call),
+        job=Job(kind=JOB_KIND, resource_arn=arn),
+    )
+    return {"datasetImportJobArn": arn}
+
+
+def describe(ctx: Context, call: Call) -> dict[str, Any]:
+    return {"datasetImportJob": view(require(ctx, call.params["datasetImportJobArn"], KIND))}
+
+
+def list_(ctx: Context, call: Call) -> dict[str, Any]:
+    dataset_arn = call.params.get("datasetArn")
+    if dataset_arn:
+        require(ctx, dataset_arn, "dataset")
+    return list_page(ctx, call, KIND, "datasetImportJobs", parent_arn=dataset_arn)
+
+
+OPERATIONS = {
+    "CreateDatasetImportJob": create,
+    "DescribeDatasetImportJob": describe,
+    "ListDatasetImportJobs": list_,
+}

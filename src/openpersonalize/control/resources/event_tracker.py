@@ -1,0 +1,69 @@
+"""EventTracker: the trackingId PutEvents writes through; one per dataset group."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import ACTIVE
+from openpersonalize.control.resources.common import list_page, request_tags, require, require_active, view
+from openpersonalize.errors import ResourceAlreadyExists
+from openpersonalize.store.metadata import Resource
+
+KIND = "event-tracker"
+
+
+def create(ctx: Context, call: Call) -> dict[str, Any]:
+    p = call.params
+    group = require(ctx, p["datasetGroupArn"], "dataset-group")
+    require_active(group, "Dataset group")
+    arn = call.scope.arn(KIND, p["name"])
+    if ctx.store.get(arn) is not None:
+        raise ResourceAlreadyExists(f"Event tracker with name {p['name']} already exists.")
+    if ctx.store.count(KIND, dataset_group_arn=group.arn):
+        raise ResourceAlreadyExists(f"Dataset group {group.arn} already has an event tracker.")
+    tracking_id = str(uuid.uuid4())
+    now = ctx.now()
+    attrs = {"datasetGroupArn": group.arn, "trackingId": tracking_id, "accountId": call.scope.account}
+    ctx.store.create(
+        Resource(
+            arn=arn,
+            kind=KIND,
+            name=p["name"],
+            parent_arn=group.arn,
+            dataset_group_arn=group.arn,
+            alt_key=tracking_id,
+            status=ACTIVE,
+            created=now,
+            updated=now,
+            attrs=attrs,
+        ),
+        tags=request_tags(call),
+    )
+    return {"eventTrackerArn": arn, "trackingId": tracking_id}
+
+
+def describe(ctx: Context, call: Call) -> dict[str, Any]:
+    return {"eventTracker": view(require(ctx, call.params["eventTrackerArn"], KIND))}
+
+
+def list_(ctx: Context, call: Call) -> dict[str, Any]:
+    group_arn = call.params.get("datasetGroupArn")
+    if group_arn:
+        require(ctx, group_arn, "dataset-group")
+    return list_page(ctx, call, KIND, "eventTrackers", dataset_group_arn=group_arn)
+
+
+def delete(ctx: Context, call: Call) -> dict[str, Any]:
+    require(ctx, call.params["eventTrackerArn"], KIND)
+    ctx.store.delete(call.params["eventTrackerArn"])
+    return {}
+
+
+OPERATIONS = {
+    "CreateEventTracker": create,
+    "DescribeEventTracker": describe,
+    "ListEventTrackers": list_,
+    "DeleteEventTracker": delete,
+}

@@ -1,0 +1,62 @@
+"""Schema: an Avro record describing a dataset's columns (immutable once created)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import ACTIVE
+from openpersonalize.control.resources.common import all_of, ensure_name_free, list_page, require, view
+from openpersonalize.data.fields import ParsedSchema
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.errors import ResourceInUse
+from openpersonalize.store.metadata import Resource
+
+KIND = "schema"
+
+
+def create(ctx: Context, call: Call) -> dict[str, Any]:
+    p = call.params
+    parse_schema(
+        p["schema"], p.get("domain")
+    )  # reject bad Avro and Personalize rule violations before storing anything
+    arn = call.scope.arn(KIND, p["name"])
+    ensure_name_free(ctx, KIND, arn, "Schema", p["name"])
+    now = ctx.now()
+    attrs = {"schema": p["schema"]}
+    if p.get("domain"):
+        attrs["domain"] = p["domain"]
+    ctx.store.create(
+        Resource(arn=arn, kind=KIND, name=p["name"], status=ACTIVE, created=now, updated=now, attrs=attrs)
+    )
+    return {"schemaArn": arn}
+
+
+def describe(ctx: Context, call: Call) -> dict[str, Any]:
+    return {"schema": view(require(ctx, call.params["schemaArn"], KIND))}
+
+
+def list_(ctx: Context, call: Call) -> dict[str, Any]:
+    return list_page(ctx, call, KIND, "schemas")
+
+
+def delete(ctx: Context, call: Call) -> dict[str, Any]:
+    arn = call.params["schemaArn"]
+    require(ctx, arn, KIND)
+    users = [d.arn for d in all_of(ctx, "dataset") if d.attrs.get("schemaArn") == arn]
+    if users:
+        raise ResourceInUse(f"Cannot delete schema {arn}: it is used by dataset {users[0]}. Delete it first.")
+    ctx.store.delete(arn)
+    return {}
+
+
+def parsed(resource: Resource) -> ParsedSchema:
+    return parse_schema(resource.attrs["schema"])
+
+
+OPERATIONS = {
+    "CreateSchema": create,
+    "DescribeSchema": describe,
+    "ListSchemas": list_,
+    "DeleteSchema": delete,
+}

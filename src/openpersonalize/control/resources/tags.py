@@ -1,0 +1,68 @@
+"""Tags on every taggable resource (spec §20)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openpersonalize.control import arns
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.resources.common import MAX_TAGS
+from openpersonalize.errors import InvalidInput, ResourceNotFound, TooManyTagKeys, TooManyTags
+from openpersonalize.store.metadata import Resource
+
+# Schemas and metric attributions take no tags in AWS.
+TAGGABLE = {
+    "dataset-group",
+    "dataset",
+    "dataset-import-job",
+    "dataset-export-job",
+    "data-deletion-job",
+    "event-tracker",
+    "filter",
+    "solution",
+    "solution-version",
+    "campaign",
+    "recommender",
+    "batch-inference-job",
+    "batch-segment-job",
+}
+
+
+def _taggable(ctx: Context, arn: str) -> Resource:
+    resource = ctx.store.get(arn)
+    if resource is None:
+        raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
+    if resource.kind not in TAGGABLE or arns.kind_of(arn) is None:
+        raise InvalidInput(f"Resource {arn} does not support tags.")
+    return resource
+
+
+def tag(ctx: Context, call: Call) -> dict[str, Any]:
+    resource = _taggable(ctx, call.params["resourceArn"])
+    new = {t["tagKey"]: t["tagValue"] for t in call.params["tags"]}
+    merged = {**ctx.store.get_tags(resource.arn), **new}
+    if len(merged) > MAX_TAGS:
+        raise TooManyTags(f"Resource {resource.arn} would have {len(merged)} tags; the limit is {MAX_TAGS}.")
+    ctx.store.put_tags(resource.arn, new)
+    return {}
+
+
+def untag(ctx: Context, call: Call) -> dict[str, Any]:
+    resource = _taggable(ctx, call.params["resourceArn"])
+    keys = call.params["tagKeys"]
+    if len(keys) > MAX_TAGS:
+        raise TooManyTagKeys(f"At most {MAX_TAGS} tag keys can be removed in one call.")
+    ctx.store.remove_tags(resource.arn, keys)
+    return {}
+
+
+def list_tags(ctx: Context, call: Call) -> dict[str, Any]:
+    resource = _taggable(ctx, call.params["resourceArn"])
+    return {"tags": [{"tagKey": k, "tagValue": v} for k, v in ctx.store.get_tags(resource.arn).items()]}
+
+
+OPERATIONS = {
+    "TagResource": tag,
+    "UntagResource": untag,
+    "ListTagsForResource": list_tags,
+}

@@ -1,0 +1,45 @@
+"""The control-plane facade: operation name -> handler, for every layer above (api, console, cli)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from openpersonalize.control.arns import Scope
+from openpersonalize.control.context import Call, Context
+from openpersonalize.control.resources import (
+    dataset,
+    dataset_group,
+    dataset_import_job,
+    event_tracker,
+    schema,
+    tags,
+)
+from openpersonalize.errors import NotImplementedYet
+
+Handler = Callable[[Context, Call], dict[str, Any]]
+
+HANDLERS: dict[str, Handler] = {
+    **dataset_group.OPERATIONS,
+    **schema.OPERATIONS,
+    **dataset.OPERATIONS,
+    **dataset_import_job.OPERATIONS,
+    **event_tracker.OPERATIONS,
+    **tags.OPERATIONS,
+}
+
+
+class ControlPlane:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def call(self, operation: str, params: dict[str, Any], scope: Scope | None = None) -> dict[str, Any]:
+        handler = HANDLERS.get(operation)
+        if handler is None:
+            raise NotImplementedYet(f"The operation {operation} is not implemented by this server yet.")
+        scope = scope or Scope(self.ctx.settings.region, self.ctx.settings.account_id)
+        return handler(self.ctx, Call(params, scope))
+
+    @staticmethod
+    def implemented() -> frozenset[str]:
+        return frozenset(HANDLERS)

@@ -1,0 +1,1 @@
+"""Data side of Personalize: schema rules, CSV import, event ingestion, training snapshots."""

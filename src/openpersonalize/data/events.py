@@ -1,0 +1,241 @@
+"""The personalize-events API: PutEvents, PutItems, PutUsers, PutActions, PutActionInteractions.
+
+Each request becomes schema rows appended to the durable event log; the call returns only once
+the rows are fsync'd (an acknowledged write survives kill -9). Exact duplicates are dropped when
+the data is read (see store/interactions/reader.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from openpersonalize.data.fields import ParsedSchema
+from openpersonalize.data.records import RESERVED_EVENT_KEYS, parse_properties, require_fields
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
+from openpersonalize.store.interactions.eventlog import EventLog
+from openpersonalize.store.metadata import MetadataStore, Resource
+
+EVENT_MAX_BYTES = 10 * 1024
+CACHE_SECONDS = 1.0
+
+# Columns PutEvents fills from its own members rather than from `properties`.
+EVENT_MEMBER_COLUMNS = frozenset(
+    {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "IMPRESSION", "RECOMMENDATION_ID",
+     "EVENT_ATTRIBUTION_SOURCE"}
+)  # fmt: skip
+ACTION_MEMBER_COLUMNS = frozenset(
+    {"USER_ID", "ACTION_ID", "TIMESTAMP", "EVENT_TYPE", "IMPRESSION", "RECOMMENDATION_ID"}
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The dataset a request writes to, resolved from a trackingId or datasetArn."""
+
+    dataset_id: str
+    dataset_type: str
+    schema: ParsedSchema
+
+
+class EventIngestor:
+    def __init__(self, store: MetadataStore, log: EventLog, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.log = log
+        self.clock = clock
+        self._cache: dict[str, tuple[float, Target]] = {}
+        self._schemas: dict[str, ParsedSchema] = {}
+
+    # -- operations -------------------------------------------------------------------------
+    async def put_events(self, p: dict[str, Any]) -> dict[str, Any]:
+        target = self._by_tracking_id(p["trackingId"])
+        rows = [self._event_row(p, i, e, target) for i, e in enumerate(p["eventList"], 1)]
+        await self.log.append_async(rows)
+        return {}
+
+    async def put_items(self, p: dict[str, Any]) -> dict[str, Any]:
+        return await self._put_records(p, "items", "ITEMS", "itemId", "ITEM_ID")
+
+    async def put_users(self, p: dict[str, Any]) -> dict[str, Any]:
+        return await self._put_records(p, "users", "USERS", "userId", "USER_ID")
+
+    async def put_actions(self, p: dict[str, Any]) -> dict[str, Any]:
+        return await self._put_records(p, "actions", "ACTIONS", "actionId", "ACTION_ID")
+
+    async def put_action_interactions(self, p: dict[str, Any]) -> dict[str, Any]:
+        target = self._resolve(
+            "ai:" + p["trackingId"],
+            lambda: self.store.find("dataset", p["trackingId"]),
+            f"No action interactions dataset has trackingId {p['trackingId']}.",
+        )
+        rows = []
+        for i, a in enumerate(p["actionInteractions"], 1):
+            where = f"actionInteractions[{i}]"
+            _check_size(a, where)
+            if not a.get("userId") and not a.get("sessionId"):
+                raise InvalidInput(f"{where}: give a userId or a sessionId.")
+            row = parse_properties(
+                a.get("properties"), target.schema, f"{where}.properties",
+                reserved=RESERVED_EVENT_KEYS, skip=ACTION_MEMBER_COLUMNS,
+            )  # fmt: skip
+            row.update(
+                USER_ID=a.get("userId"),
+                ACTION_ID=a["actionId"],
+                TIMESTAMP=int(a["timestamp"]),
+                EVENT_TYPE=a["eventType"],
+            )
+            _optional(
+                row, target.schema, "IMPRESSION", "|".join(a["impression"]) if a.get("impression") else None
+            )
+            _optional(row, target.schema, "RECOMMENDATION_ID", a.get("recommendationId"))
+            row = _fill(row, target.schema, where, anonymous_ok=True)
+            rows.append(self._meta(row, target, a.get("sessionId"), a.get("eventId")))
+        await self.log.append_async(rows)
+        return {}
+
+    # -- rows -------------------------------------------------------------------------------
+    def _event_row(self, p: dict[str, Any], i: int, e: dict[str, Any], target: Target) -> dict[str, Any]:
+        where = f"eventList[{i}]"
+        _check_size(e, where)
+        schema = target.schema
+        row = parse_properties(
+            e.get("properties"), schema, f"{where}.properties", reserved=RESERVED_EVENT_KEYS,
+            skip=EVENT_MEMBER_COLUMNS,
+        )  # fmt: skip
+        row["USER_ID"] = p.get("userId")
+        row["TIMESTAMP"] = int(e["sentAt"])
+        if "ITEM_ID" in schema.names:
+            if not e.get("itemId"):
+                raise InvalidInput(f"{where}.itemId is required: the Interactions schema has ITEM_ID.")
+            row["ITEM_ID"] = e["itemId"]
+        _optional(row, schema, "EVENT_TYPE", e["eventType"], strict=False)
+        _optional(row, schema, "EVENT_VALUE", e.get("eventValue"), where=where)
+        _optional(row, schema, "IMPRESSION", "|".join(e["impression"]) if e.get("impression") else None)
+        _optional(row, schema, "RECOMMENDATION_ID", e.get("recommendationId"))
+        source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
+        _optional(row, schema, "EVENT_ATTRIBUTION_SOURCE", source)
+        row = _fill(row, schema, where, anonymous_ok=True)
+        meta = self._meta(row, target, p["sessionId"], e.get("eventId"))
+        # Kept even when the schema lacks the columns: impressions and attribution use them.
+        meta["_event_type"] = e["eventType"]
+        meta["_recommendation_id"] = e.get("recommendationId")
+        meta["_impression"] = e.get("impression")
+        meta["_attribution_source"] = source
+        return meta
+
+    async def _put_records(
+        self, p: dict[str, Any], member: str, dataset_type: str, id_member: str, id_column: str
+    ) -> dict[str, Any]:
+        target = self._by_dataset_arn(p["datasetArn"], dataset_type)
+        rows = []
+        for i, record in enumerate(p[member], 1):
+            where = f"{member}[{i}]"
+            row = parse_properties(
+                record.get("properties"), target.schema, f"{where}.properties", skip=frozenset({id_column})
+            )
+            row[id_column] = record[id_member]
+            if "CREATION_TIMESTAMP" in target.schema.names and row.get("CREATION_TIMESTAMP") is None:
+                row["CREATION_TIMESTAMP"] = int(self.clock())  # a new record's age starts now
+            rows.append(self._meta(_fill(row, target.schema, where), target, None, None))
+        await self.log.append_async(rows)
+        return {}
+
+    def _meta(
+        self, row: dict[str, Any], target: Target, session: str | None, event_id: str | None
+    ) -> dict[str, Any]:
+        row["_ds"] = target.dataset_id
+        row["_type"] = target.dataset_type
+        row["_at"] = self.clock()
+        if session is not None:
+            row["_session"] = session
+        if event_id is not None:
+            row["_event_id"] = event_id
+        return row
+
+    # -- resolution (cached briefly: these run on every request) ----------------------------
+    def _by_tracking_id(self, tracking_id: str) -> Target:
+        def lookup() -> Resource | None:
+            tracker = self.store.find("event-tracker", tracking_id)
+            if tracker is None:
+                return None
+            datasets = self.store.list("dataset", dataset_group_arn=tracker.dataset_group_arn).items
+            found = [d for d in datasets if d.attrs.get("datasetType") == "INTERACTIONS"]
+            if not found:
+                raise InvalidInput(
+                    f"The dataset group of trackingId {tracking_id} has no Interactions dataset; create one first."
+                )
+            return found[0]
+
+        try:
+            return self._resolve("t:" + tracking_id, lookup, f"The trackingId {tracking_id} does not exist.")
+        except ResourceNotFound as exc:
+            raise InvalidInput(exc.message) from None  # PutEvents models only InvalidInputException
+
+    def _by_dataset_arn(self, arn: str, dataset_type: str) -> Target:
+        target = self._resolve("d:" + arn, lambda: self.store.get(arn), f"Resource Arn {arn} does not exist.")
+        if target.dataset_type != dataset_type:
+            raise InvalidInput(f"Dataset {arn} is a {target.dataset_type} dataset, not {dataset_type}.")
+        return target
+
+    def _resolve(self, key: str, lookup: Callable[[], Resource | None], missing: str) -> Target:
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        dataset = lookup()
+        if dataset is None or dataset.kind != "dataset":
+            raise ResourceNotFound(missing)
+        if dataset.status != "ACTIVE":
+            raise ResourceInUse(f"Dataset {dataset.arn} is not ACTIVE (status: {dataset.status}).")
+        target = Target(
+            dataset.attrs["_id"], dataset.attrs["datasetType"], self._schema(dataset.attrs["schemaArn"])
+        )
+        self._cache[key] = (now, target)
+        return target
+
+    def _schema(self, schema_arn: str) -> ParsedSchema:
+        schema = self._schemas.get(schema_arn)
+        if schema is None:
+            resource = self.store.get(schema_arn)
+            if resource is None:
+                raise ResourceNotFound(f"Resource Arn {schema_arn} does not exist.")
+            schema = self._schemas[schema_arn] = parse_schema(resource.attrs["schema"])
+        return schema
+
+
+def _check_size(record: dict[str, Any], where: str) -> None:
+    if len(orjson.dumps(record)) > EVENT_MAX_BYTES:
+        raise InvalidInput(f"{where} is larger than {EVENT_MAX_BYTES // 1024} KB.")
+
+
+def _optional(
+    row: dict[str, Any],
+    schema: ParsedSchema,
+    column: str,
+    value: Any,
+    *,
+    strict: bool = True,
+    where: str = "",
+) -> None:
+    """Set a reserved column if the schema has it; a value for a column it lacks is an error."""
+    if column in schema.names:
+        row[column] = value
+    elif value is not None and strict and where:
+        raise InvalidInput(f"{where}: the {schema.record_name} schema has no {column} field for this value.")
+
+
+def _fill(
+    row: dict[str, Any], schema: ParsedSchema, where: str, *, anonymous_ok: bool = False
+) -> dict[str, Any]:
+    if anonymous_ok and row.get("USER_ID") is None and "USER_ID" in schema.names:
+        # Anonymous events (sessionId only) are allowed; USER_ID stays empty.
+        rest = {k: v for k, v in row.items() if k != "USER_ID"}
+        filled = require_fields({**rest, "USER_ID": ""}, schema, where)
+        filled["USER_ID"] = None
+        return filled
+    return require_fields(row, schema, where)

@@ -1,0 +1,48 @@
+"""Typed view of a dataset schema, shared by schema validation, CSV import and event ingestion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Dataset types as they appear in ARNs and Describe outputs.
+DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS")
+
+# Avro primitive types Personalize accepts for a field (besides "null" in a union).
+PRIMITIVE_TYPES = ("string", "int", "long", "float", "double", "boolean")
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    name: str
+    type: str  # one of PRIMITIVE_TYPES
+    nullable: bool = False
+    categorical: bool = False
+    textual: bool = False
+    item_name: bool = False  # Semantic-Similarity's "itemName": true
+
+    @property
+    def camel_name(self) -> str:
+        """The lowerCamelCase key of this field in a PutEvents/PutItems `properties` JSON string."""
+        head, *rest = self.name.lower().split("_")
+        return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass(frozen=True)
+class ParsedSchema:
+    record_name: str
+    fields: tuple[SchemaField, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> SchemaField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+def normalize_dataset_type(value: str) -> str:
+    """'Interactions' / 'interactions' / 'Action_Interactions' -> 'INTERACTIONS' / 'ACTION_INTERACTIONS'."""
+    return value.strip().upper()

@@ -1,0 +1,1 @@
+"""Background jobs: a table in the metadata DB, claimed and run by worker processes."""

@@ -1,0 +1,86 @@
+"""Composition root: settings -> stores -> services -> one ASGI app for all three APIs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from openpersonalize.api import protocol
+from openpersonalize.api.dispatch import Dispatcher
+from openpersonalize.api.validate import precompile
+from openpersonalize.control.context import Context
+from openpersonalize.control.service import ControlPlane
+from openpersonalize.data.events import EventIngestor
+from openpersonalize.settings import Settings
+from openpersonalize.store.interactions.eventlog import EventLog
+from openpersonalize.store.metadata.sql import SqlMetadataStore
+from openpersonalize.store.objects.factory import open_object_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    ctx: Context
+    control: ControlPlane
+    event_log: EventLog
+    ingestor: EventIngestor
+
+    def close(self) -> None:
+        self.event_log.close()
+        self.ctx.store.close()
+
+
+def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    objects = open_object_store(settings.resolved_object_url, settings)
+    ctx = Context(settings=settings, store=store, objects=objects)
+    event_log = EventLog(settings.event_log_dir)
+    return Services(settings, ctx, ControlPlane(ctx), event_log, EventIngestor(store, event_log))
+
+
+def build_app(settings: Settings, services: Services | None = None) -> Starlette:
+    services = services or build_services(settings)
+    # Build every request validator now, not on a client's first request.
+    precompile(op.model for service in protocol.SERVICES for op in protocol.operations(service).values())
+    ingest = services.ingestor
+    dispatcher = Dispatcher(
+        services.control,
+        {
+            "PutEvents": ingest.put_events,
+            "PutItems": ingest.put_items,
+            "PutUsers": ingest.put_users,
+            "PutActions": ingest.put_actions,
+            "PutActionInteractions": ingest.put_action_interactions,
+        },
+        account=settings.account_id,
+        default_region=settings.region,
+        validation_code=settings.validation_error_code,
+    )
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/{path:path}", dispatcher.handle, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

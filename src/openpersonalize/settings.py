@@ -1,0 +1,94 @@
+"""Every setting of the service: its type, its default and its env var (OPENPERSONALIZE_<NAME>).
+
+Nothing else in the package reads os.environ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "OPENPERSONALIZE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: Path("./openpersonalize-data"))
+    # Metadata database; empty means SQLite at <data_dir>/metadata.db.
+    metadata_url: str = ""
+    # Object store for dataset files and model artifacts; empty means file://<data_dir>/objects.
+    object_url: str = ""
+    # S3-compatible endpoint for s3:// object stores and s3:// data locations (empty = AWS default).
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # ARNs carry these; the region is taken from the request's SigV4 scope when present.
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+    # Job workers `serve` spawns (0: run none; start `openpersonalize worker` yourself).
+    workers: int = 1
+    job_poll_seconds: float = 0.2
+    # A job whose worker has not sent a heartbeat for this long is taken as crashed.
+    job_stale_seconds: float = 30.0
+    job_max_attempts: int = 3
+    # AWS refuses interactions import jobs with fewer records than this.
+    min_import_interactions: int = 1000
+    # Error code for shape-constraint violations: InvalidInputException or ValidationException.
+    validation_error_code: str = "InvalidInputException"
+    log_level: str = "info"
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        return self.metadata_url or f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def resolved_object_url(self) -> str:
+        return self.object_url or (self.data_dir / "objects").resolve().as_uri()
+
+    @property
+    def event_log_dir(self) -> Path:
+        return self.data_dir / "eventlog"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then OPENPERSONALIZE_* variables, then explicit overrides (None = not given)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f, raw)
+        values.update({k: _coerce(_field(k), v) for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The env vars that recreate these settings in a child process."""
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+
+def _field(name: str) -> dataclasses.Field[Any]:
+    for f in fields(Settings):
+        if f.name == name:
+            return f
+    raise KeyError(f"unknown setting {name!r}")
+
+
+def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if not isinstance(raw, str):
+        return Path(raw) if kind == "Path" else raw
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "Path":
+        return Path(raw)
+    return raw

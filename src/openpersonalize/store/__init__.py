@@ -1,0 +1,1 @@
+"""Storage behind typing.Protocols; the backend is chosen by URL scheme."""

@@ -1,0 +1,1 @@
+"""Imported interactions, items and users (Parquet) and the durable event log behind PutEvents & co."""

@@ -1,0 +1,55 @@
+"""Table definitions (the alembic migrations create exactly these)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(256)),
+    sa.Column("name_key", sa.String(1024)),
+    sa.Column("parent_arn", sa.String(512)),
+    sa.Column("dataset_group_arn", sa.String(512)),
+    sa.Column("alt_key", sa.String(512)),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.UniqueConstraint("kind", "name_key", name="uq_resources_kind_name"),
+    sa.UniqueConstraint("kind", "alt_key", name="uq_resources_kind_alt"),
+    sa.Index("ix_resources_kind_created", "kind", "created"),
+    sa.Index("ix_resources_parent", "parent_arn"),
+    sa.Index("ix_resources_dataset_group", "dataset_group_arn"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("resource_arn", sa.String(512), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.String(128)),
+    sa.Column("heartbeat", sa.Float),
+    sa.Column("progress", sa.Float),
+    sa.Column("not_before", sa.Float, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_jobs_status", "status", "not_before"),
+    sa.Index("ix_jobs_resource", "resource_arn"),
+)

@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.fixtures.pgserver", "tests.fixtures.s3server", "tests.fixtures.server"]

@@ -1,0 +1,191 @@
+"""Crash safety: acknowledged events survive kill -9 of the server; crashed jobs never hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openpersonalize.control.context import Context
+from openpersonalize.data.dataset_reader import read_dataset
+from openpersonalize.jobs.worker import Worker
+from openpersonalize.settings import Settings
+from openpersonalize.store.metadata import Job
+from openpersonalize.store.metadata.sql import SqlMetadataStore
+from openpersonalize.store.objects.factory import open_object_store
+from tests.api.helpers import make_group, wait_for, write_interactions_csv
+from tests.fixtures.server import LiveServer, free_port, start_server
+
+pytestmark = pytest.mark.integration
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": "src"}
+    cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start: " + proc.stderr.read().decode() if proc.stderr else "")
+
+
+def test_acknowledged_events_survive_kill_9(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    proc = _serve(data_dir, port)
+    try:
+        live = LiveServer(f"http://127.0.0.1:{port}", Settings(data_dir=data_dir), None)  # type: ignore[arg-type]
+        personalize, events = live.client("personalize"), live.client("personalize-events")
+        arns = make_group(personalize)
+        tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+        acknowledged = []
+        for batch in range(40):
+            event_list = [
+                {
+                    "eventType": "click",
+                    "itemId": f"i{batch}-{k}",
+                    "sentAt": 1700000000 + batch,
+                    "eventId": f"{batch}-{k}",
+                }
+                for k in range(10)
+            ]
+            events.put_events(
+                trackingId=tracking, userId=f"u{batch % 7}", sessionId="s", eventList=event_list
+            )
+            acknowledged += [e["itemId"] for e in event_list]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    settings = Settings(data_dir=data_dir)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    table = read_dataset(
+        store,
+        open_object_store(settings.resolved_object_url, settings),
+        settings.event_log_dir,
+        arns["dataset"],
+    )
+    assert set(acknowledged) <= set(table.column("ITEM_ID").to_pylist())
+    assert table.num_rows == len(acknowledged)
+    # The restarted server keeps serving the same data directory.
+    proc = _serve(data_dir, port)
+    try:
+        assert personalize.describe_dataset(datasetArn=arns["dataset"])["dataset"]["status"] == "ACTIVE"
+        events.put_events(
+            trackingId=tracking,
+            userId="u1",
+            sessionId="s",
+            eventList=[{"eventType": "click", "itemId": "after", "sentAt": 1}],
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def test_serve_runs_imports_in_its_worker_process(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    proc = _serve(data_dir, port)
+    try:
+        live = LiveServer(f"http://127.0.0.1:{port}", Settings(data_dir=data_dir), None)  # type: ignore[arg-type]
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        csv = write_interactions_csv(tmp_path / "big.csv", rows=1500, users=50, items=200)
+        arn = personalize.create_dataset_import_job(
+            jobName="imp", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
+        )["datasetImportJobArn"]
+        job = wait_for(
+            lambda: personalize.describe_dataset_import_job(datasetImportJobArn=arn), "datasetImportJob", 60
+        )
+        assert job["status"] == "ACTIVE", job.get("failureReason")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def _crashed_claim(server: LiveServer, arn: str) -> None:
+    """Make the import look claimed by a worker that died (stale heartbeat)."""
+    store = server.services.ctx.store
+    job = store.jobs_for(arn)[0]
+    claimed = store.claim_job("dead-worker", time.time() - 100)
+    assert claimed is not None and claimed.id == job.id
+    store.update(arn, status="CREATE IN_PROGRESS")
+
+
+def test_job_of_a_crashed_worker_is_retried(tmp_path):
+    live = start_server(tmp_path / "data", with_worker=False, min_import_interactions=10)
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        csv = write_interactions_csv(tmp_path / "a.csv", rows=30)
+        arn = personalize.create_dataset_import_job(
+            jobName="imp", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
+        )["datasetImportJobArn"]
+        _crashed_claim(live, arn)
+        worker = Worker(live.services.ctx, "rescuer")
+        worker.recover_stale()
+        assert worker.run_once()
+        job = personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
+        assert job["status"] == "ACTIVE"
+        assert live.services.ctx.store.jobs_for(arn)[0].attempts == 2
+    finally:
+        live.stop()
+
+
+def test_job_that_keeps_crashing_fails_instead_of_hanging(tmp_path):
+    live = start_server(tmp_path / "data", with_worker=False, job_max_attempts=1)
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        arn = personalize.create_dataset_import_job(
+            jobName="imp", datasetArn=arns["dataset"], dataSource={"dataLocation": "s3://bucket/x.csv"}
+        )["datasetImportJobArn"]
+        _crashed_claim(live, arn)
+        Worker(live.services.ctx, "rescuer").recover_stale()
+        job = personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
+        assert job["status"] == "CREATE FAILED" and "interrupted" in job["failureReason"]
+    finally:
+        live.stop()
+
+
+def test_unexpected_handler_errors_are_retried_then_failed(tmp_path, monkeypatch):
+    from openpersonalize.jobs import handlers
+
+    calls = []
+
+    def explode(run):
+        calls.append(run.job.attempts)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(handlers.HANDLERS, "explode", explode)
+    settings = Settings(data_dir=tmp_path, job_max_attempts=2)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    ctx = Context(settings, store, open_object_store(settings.resolved_object_url, settings))
+    from openpersonalize.store.metadata import Resource
+
+    store.create(
+        Resource(arn="r", kind="dataset-import-job", status="CREATE PENDING", created=1, updated=1),
+        job=Job(kind="explode", resource_arn="r"),
+    )
+    worker = Worker(ctx, "w")
+    assert worker.run_once()
+    assert store.get("r").status == "CREATE PENDING"
+    time.sleep(1.1)  # the retry is scheduled with a short backoff
+    assert worker.run_once()
+    assert calls == [1, 2]
+    failed = store.get("r")
+    assert failed.status == "CREATE FAILED" and "disk on fire" in failed.attrs["failureReason"]
+    json.dumps(failed.attrs)
