@@ -21,7 +21,7 @@ from openpersonalize.store.metadata import Job
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects.factory import open_object_store
 from tests.api.helpers import make_group, wait_for, write_interactions_csv
-from tests.fixtures.server import LiveServer, free_port, start_server
+from tests.fixtures.server import LiveServer, boto_client, free_port, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +48,8 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
     port = free_port()
     proc = _serve(data_dir, port)
     try:
-        live = LiveServer(f"http://127.0.0.1:{port}", Settings(data_dir=data_dir), None)  # type: ignore[arg-type]
-        personalize, events = live.client("personalize"), live.client("personalize-events")
+        url = f"http://127.0.0.1:{port}"
+        personalize, events = boto_client(url, "personalize"), boto_client(url, "personalize-events")
         arns = make_group(personalize)
         tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
         acknowledged = []
@@ -100,8 +100,7 @@ def test_serve_runs_imports_in_its_worker_process(tmp_path):
     port = free_port()
     proc = _serve(data_dir, port)
     try:
-        live = LiveServer(f"http://127.0.0.1:{port}", Settings(data_dir=data_dir), None)  # type: ignore[arg-type]
-        personalize = live.client("personalize")
+        personalize = boto_client(f"http://127.0.0.1:{port}", "personalize")
         arns = make_group(personalize)
         csv = write_interactions_csv(tmp_path / "big.csv", rows=1500, users=50, items=200)
         arn = personalize.create_dataset_import_job(
@@ -189,3 +188,58 @@ def test_unexpected_handler_errors_are_retried_then_failed(tmp_path, monkeypatch
     failed = store.get("r")
     assert failed.status == "CREATE FAILED" and "disk on fire" in failed.attrs["failureReason"]
     json.dumps(failed.attrs)
+
+
+def _worker_process(data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": "src",
+        "OPENPERSONALIZE_JOB_STALE_SECONDS": "2",
+        "OPENPERSONALIZE_MIN_IMPORT_INTERACTIONS": "10",
+    }
+    cmd = [sys.executable, "-m", "openpersonalize", "worker", "--data-dir", str(data_dir)]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_import_survives_kill_9_of_its_worker(tmp_path):
+    live = start_server(tmp_path / "data", with_worker=False, job_stale_seconds=2.0)
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        folder = tmp_path / "parts"
+        folder.mkdir()
+        for part in range(40):
+            write_interactions_csv(
+                folder / f"part{part:02d}.csv", rows=20_000, users=500, items=900, start=part * 20_000
+            )
+        arn = personalize.create_dataset_import_job(
+            jobName="big", datasetArn=arns["dataset"], dataSource={"dataLocation": folder.as_uri() + "/"}
+        )["datasetImportJobArn"]
+        first = _worker_process(live.settings.data_dir)
+
+        def describe():
+            return personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
+
+        deadline = time.time() + 60
+        while describe()["status"] != "CREATE IN_PROGRESS":
+            assert time.time() < deadline, "the worker never started the job"
+            time.sleep(0.02)
+        first.kill()  # SIGKILL mid-import
+        first.wait()
+        assert describe()["status"] == "CREATE IN_PROGRESS"
+        second = _worker_process(live.settings.data_dir)
+        try:
+            job = wait_for(
+                lambda: personalize.describe_dataset_import_job(datasetImportJobArn=arn),
+                "datasetImportJob",
+                90,
+            )
+        finally:
+            second.terminate()
+            second.wait(20)
+        assert job["status"] == "ACTIVE", job.get("failureReason")
+        assert live.services.ctx.store.jobs_for(arn)[0].attempts == 2
+        stores = (live.services.ctx.store, live.services.ctx.objects, live.settings.event_log_dir)
+        assert read_dataset(*stores, arns["dataset"]).num_rows == 800_000
+    finally:
+        live.stop()

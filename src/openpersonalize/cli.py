@@ -47,6 +47,9 @@ def serve(
     object_url: ObjectUrl = None,
     s3_endpoint_url: S3Endpoint = None,
     workers: Annotated[int | None, typer.Option(help="Job worker processes to start (0 = none).")] = None,
+    credentials: Annotated[
+        str | None, typer.Option(help="Require SigV4 signatures by these keys: AKID:secret[,AKID2:secret2].")
+    ] = None,
 ) -> None:
     """Serve the personalize, personalize-events and personalize-runtime APIs on one port."""
     import uvicorn
@@ -61,9 +64,18 @@ def serve(
         object_url=object_url,
         s3_endpoint_url=s3_endpoint_url,
         workers=workers,
+        credentials=credentials,
     )
     _logging(settings.log_level)
     web = build_app(settings)  # migrates the metadata DB before any worker starts
+    logging.getLogger("openpersonalize").info(
+        "serving the Personalize APIs on http://%s:%s (metadata %s, objects %s, %d worker(s))",
+        settings.host,
+        settings.port,
+        _redact(settings.resolved_metadata_url),
+        settings.resolved_object_url,
+        settings.workers,
+    )
     supervisor = _WorkerSupervisor(settings)
     supervisor.start()
     try:
@@ -133,6 +145,13 @@ class _WorkerSupervisor:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before logging it."""
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from openpersonalize.api import protocol
+from openpersonalize.api.auth import SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
@@ -65,6 +66,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         account=settings.account_id,
         default_region=settings.region,
         validation_code=settings.validation_error_code,
+        verifier=SigV4Verifier(parse_credentials(settings.credentials)) if settings.credentials else None,
     )
 
     async def health(_: Request) -> Response:

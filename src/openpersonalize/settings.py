@@ -39,6 +39,8 @@ class Settings:
     job_max_attempts: int = 3
     # AWS refuses interactions import jobs with fewer records than this.
     min_import_interactions: int = 1000
+    # When set ("AKID:secret[,AKID2:secret2]"), requests must carry a valid SigV4 signature by one of these.
+    credentials: str = ""
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.
     validation_error_code: str = "InvalidInputException"
     log_level: str = "info"

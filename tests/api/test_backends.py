@@ -60,3 +60,55 @@ def test_postgres_and_s3_end_to_end(tmp_path, fresh_postgres_url, s3_server, s3_
         assert [g["name"] for g in personalize.list_dataset_groups()["datasetGroups"]] == ["dg"]
     finally:
         live.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_cli_serve_with_postgres_and_s3_flags(tmp_path, fresh_postgres_url, s3_server, s3_bucket):
+    """`openpersonalize serve --metadata-url ... --object-url s3://... --s3-endpoint-url ...` with its worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.fixtures.server import boto_client, free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": "src",
+        "OPENPERSONALIZE_S3_ACCESS_KEY_ID": s3_server.access_key,
+        "OPENPERSONALIZE_S3_SECRET_ACCESS_KEY": s3_server.secret_key,
+        "OPENPERSONALIZE_S3_REGION": s3_server.region,
+        "OPENPERSONALIZE_MIN_IMPORT_INTERACTIONS": "10",
+    }
+    cmd = [
+        sys.executable, "-m", "openpersonalize", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"),
+        "--metadata-url", fresh_postgres_url, "--object-url", f"s3://{s3_bucket}/op",
+        "--s3-endpoint-url", s3_server.endpoint_url,
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        personalize = boto_client(url, "personalize")
+        arns = make_group(personalize)
+        csv = write_interactions_csv(tmp_path / "i.csv", rows=30)
+        s3_server.client().upload_file(str(csv), s3_bucket, "in/i.csv")
+        job = _import(personalize, arns["dataset"], f"s3://{s3_bucket}/in/i.csv", "cli")
+        assert job["status"] == "ACTIVE", job.get("failureReason")
+        keys = [
+            o["Key"] for o in s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="op/")["Contents"]
+        ]
+        assert any(k.endswith(".parquet") for k in keys)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openpersonalize.api import protocol
+from openpersonalize.api.auth import SigV4Verifier
 from openpersonalize.api.errors import error_response
 from openpersonalize.api.validate import validate
 from openpersonalize.control.arns import Scope
@@ -30,12 +31,14 @@ class Dispatcher:
         account: str,
         default_region: str,
         validation_code: str,
+        verifier: SigV4Verifier | None = None,
     ) -> None:
         self.control = control
         self.data_handlers = data_handlers
         self.account = account
         self.default_region = default_region
         self.validation_code = validation_code
+        self.verifier = verifier
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -44,7 +47,12 @@ class Dispatcher:
         try:
             op = self._route(request.url.path, target)
             service = op.service
-            params = validate(op.model, protocol.decode_body(await request.body()))
+            body = await request.body()
+            if self.verifier is not None:
+                self.verifier.verify(
+                    request.method, request.url.path, request.url.query, request.headers, body
+                )
+            params = validate(op.model, protocol.decode_body(body))
             if op.service == protocol.CONTROL:
                 region = protocol.region_from_authorization(request.headers.get("authorization"))
                 scope = Scope(region or self.default_region, self.account)
