@@ -54,7 +54,9 @@ USERS_SCHEMA = json.dumps(
 )
 
 
-def write_interactions_csv(path: Path, rows: int = 50, users: int = 10, items: int = 20, start: int = 0) -> Path:
+def write_interactions_csv(
+    path: Path, rows: int = 50, users: int = 10, items: int = 20, start: int = 0
+) -> Path:
     """Distinct rows (their timestamps differ), so none is dropped as an exact duplicate."""
     lines = ["USER_ID,ITEM_ID,EVENT_TYPE,EVENT_VALUE,DEVICE,TIMESTAMP"]
     for i in range(start, start + rows):
