@@ -12,64 +12,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import boto3
+import common
 import httpx
-
-SCHEMA = {
-    "type": "record",
-    "name": "Interactions",
-    "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "EVENT_TYPE", "type": "string"},
-        {"name": "TIMESTAMP", "type": "long"},
-    ],
-    "version": "1.0",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": "src", "OPENPERSONALIZE_LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    proc = subprocess.Popen([*cmd, "--workers", "0"], env=env, start_new_session=True)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+import psutil
 
 
 def setup(url: str) -> str:
-    client = boto3.client(
-        "personalize",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="a",
-        aws_secret_access_key="b",
-    )
-    group = client.create_dataset_group(name="bench")["datasetGroupArn"]
-    schema = client.create_schema(name="bench", schema=json.dumps(SCHEMA))["schemaArn"]
-    client.create_dataset(name="bench", schemaArn=schema, datasetGroupArn=group, datasetType="Interactions")
-    return str(client.create_event_tracker(name="bench", datasetGroupArn=group)["trackingId"])
+    personalize = common.client("personalize", url)
+    group, _ = common.create_interactions_dataset(personalize)
+    return str(personalize.create_event_tracker(name="bench", datasetGroupArn=group)["trackingId"])
 
 
 async def drive(url: str, tracking_id: str, seconds: float, concurrency: int) -> tuple[int, list[float]]:
@@ -109,18 +65,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="op-bench-") as tmp:
-        port = free_port()
-        proc = start_server(Path(tmp), port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            tracking_id = setup(url)
-            started = time.perf_counter()
-            sent, latencies = asyncio.run(drive(url, tracking_id, args.seconds, args.concurrency))
-            elapsed = time.perf_counter() - started
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
+    with (
+        tempfile.TemporaryDirectory(prefix="op-bench-") as tmp,
+        common.running_server(Path(tmp), workers=0) as server,
+    ):
+        tracking_id = setup(server.url)
+        # Client and server share the machine's cores, so say how much CPU each side used.
+        server_process, own_process = psutil.Process(server.proc.pid), psutil.Process()
+        server_cpu, client_cpu = common.cpu_seconds(server_process), common.cpu_seconds(own_process)
+        started = time.perf_counter()
+        sent, latencies = asyncio.run(drive(server.url, tracking_id, args.seconds, args.concurrency))
+        elapsed = time.perf_counter() - started
+        server_cpu = common.cpu_seconds(server_process) - server_cpu
+        client_cpu = common.cpu_seconds(own_process) - client_cpu
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
@@ -128,6 +85,10 @@ def main() -> None:
         f"events: {sent} in {elapsed:.1f}s -> {sent / elapsed:,.0f} events/s ({len(latencies) / elapsed:,.0f} req/s)"
     )
     print(f"latency per PutEvents call: p50 {p50:.2f} ms, p99 {p99:.2f} ms (concurrency {args.concurrency})")
+    print(
+        f"CPU during the run: server {server_cpu:.1f}s ({server_cpu / sent * 1e6:.0f} us/event),"
+        f" load generator {client_cpu:.1f}s, on {psutil.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,14 +36,24 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
         raise ResourceNotFound(f"Resource Arn {dataset.attrs['schemaArn']} does not exist.")
     schema = parse_schema(schema_resource.attrs["schema"])
     target = arrow_schema(schema)
-    parts = [
-        _read_part(objects, key, target) for group in dataset.attrs.get("_bulk", []) for key in group["keys"]
-    ]
+    parts: list[pa.Table] = []
+    written: list[np.ndarray] = []  # when each row was written: orders "newest record per id wins"
+    for group in dataset.attrs.get("_bulk", []):
+        for key in group["keys"]:
+            parts.append(_read_part(objects, key, target))
+            written.append(np.full(parts[-1].num_rows, float(group.get("at", 0.0))))
     live = _live_records(log_dir, dataset, schema)
     if live:
         parts.append(pa.Table.from_pylist(live, schema=target))
+        written.append(np.array([float(r["_at"] or 0.0) for r in live]))
     table = pa.concat_tables(parts) if parts else target.empty_table()
-    return _deduplicate(table, dataset.attrs["datasetType"], [r.get("_event_id") for r in live])
+    no_ids: list[str | None] = [None] * (table.num_rows - len(live))
+    event_ids = no_ids + [r.get("_event_id") for r in live]
+    if dataset.attrs["datasetType"] in ID_COLUMNS and table.num_rows:
+        order = np.argsort(np.concatenate(written), kind="stable")
+        table = table.take(order)
+        event_ids = [event_ids[i] for i in order]
+    return _deduplicate(table, dataset.attrs["datasetType"], event_ids)
 
 
 def _read_part(objects: ObjectStore, key: str, target: pa.Schema) -> pa.Table:
@@ -69,11 +80,12 @@ def _live_records(log_dir: Path, dataset: Resource, schema: ParsedSchema) -> lis
             row = {name: record.get(name) for name in names}
             row["_event_id"] = record.get("_event_id")
             row["_session"] = record.get("_session")
+            row["_at"] = record.get("_at")
             out.append(row)
     return out
 
 
-def _deduplicate(table: pa.Table, dataset_type: str, live_event_ids: list[str | None]) -> pa.Table:
+def _deduplicate(table: pa.Table, dataset_type: str, event_ids: list[str | None]) -> pa.Table:
     if table.num_rows == 0:
         return table
     indexed = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
@@ -82,9 +94,7 @@ def _deduplicate(table: pa.Table, dataset_type: str, live_event_ids: list[str | 
         keep = indexed.group_by(id_column).aggregate([(_ROW, "max")]).column(f"{_ROW}_max")
     else:
         # Live events with a client eventId: first one wins. Then exact duplicates across all columns.
-        bulk_rows = table.num_rows - len(live_event_ids)
-        event_ids = pa.array([None] * bulk_rows + list(live_event_ids), pa.string())
-        keyed = indexed.append_column("__event", event_ids)
+        keyed = indexed.append_column("__event", pa.array(event_ids, pa.string()))
         with_id = keyed.filter(pc.is_valid(keyed.column("__event")))
         firsts = with_id.group_by("__event").aggregate([(_ROW, "min")]).column(f"{_ROW}_min")
         no_id = keyed.filter(pc.is_null(keyed.column("__event")))

@@ -15,13 +15,15 @@ from typing import Any
 import orjson
 
 from openpersonalize.data.fields import ParsedSchema
-from openpersonalize.data.records import RESERVED_EVENT_KEYS, parse_properties, require_fields
+from openpersonalize.data.records import RESERVED_EVENT_KEYS, coerce, parse_properties, require_fields
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
 from openpersonalize.store.interactions.eventlog import EventLog
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 EVENT_MAX_BYTES = 10 * 1024
+# Year 9999: later "timestamps" are mistakes (milliseconds, nanoseconds) and would not fit a date.
+MAX_EPOCH_SECONDS = 253402300800
 CACHE_SECONDS = 1.0
 
 # Columns PutEvents fills from its own members rather than from `properties`.
@@ -49,13 +51,15 @@ class EventIngestor:
         self.log = log
         self.clock = clock
         self._cache: dict[str, tuple[float, Target]] = {}
+        # Called with each batch once it is durable (e.g. serving's live user state).
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._schemas: dict[str, ParsedSchema] = {}
 
     # -- operations -------------------------------------------------------------------------
     async def put_events(self, p: dict[str, Any]) -> dict[str, Any]:
         target = self._by_tracking_id(p["trackingId"])
         rows = [self._event_row(p, i, e, target) for i, e in enumerate(p["eventList"], 1)]
-        await self.log.append_async(rows)
+        await self._append(rows)
         return {}
 
     async def put_items(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +90,7 @@ class EventIngestor:
             row.update(
                 USER_ID=a.get("userId"),
                 ACTION_ID=a["actionId"],
-                TIMESTAMP=int(a["timestamp"]),
+                TIMESTAMP=_epoch_seconds(a["timestamp"], f"{where}.timestamp"),
                 EVENT_TYPE=a["eventType"],
             )
             _optional(
@@ -95,8 +99,13 @@ class EventIngestor:
             _optional(row, target.schema, "RECOMMENDATION_ID", a.get("recommendationId"))
             row = _fill(row, target.schema, where, anonymous_ok=True)
             rows.append(self._meta(row, target, a.get("sessionId"), a.get("eventId")))
-        await self.log.append_async(rows)
+        await self._append(rows)
         return {}
+
+    async def _append(self, rows: list[dict[str, Any]]) -> None:
+        await self.log.append_async(rows)
+        for listener in self.listeners:
+            listener(rows)
 
     # -- rows -------------------------------------------------------------------------------
     def _event_row(self, p: dict[str, Any], i: int, e: dict[str, Any], target: Target) -> dict[str, Any]:
@@ -108,13 +117,17 @@ class EventIngestor:
             skip=EVENT_MEMBER_COLUMNS,
         )  # fmt: skip
         row["USER_ID"] = p.get("userId")
-        row["TIMESTAMP"] = int(e["sentAt"])
+        row["TIMESTAMP"] = _epoch_seconds(e["sentAt"], f"{where}.sentAt")
         if "ITEM_ID" in schema.names:
             if not e.get("itemId"):
                 raise InvalidInput(f"{where}.itemId is required: the Interactions schema has ITEM_ID.")
             row["ITEM_ID"] = e["itemId"]
         _optional(row, schema, "EVENT_TYPE", e["eventType"], strict=False)
-        _optional(row, schema, "EVENT_VALUE", e.get("eventValue"), where=where)
+        value_field = schema.field("EVENT_VALUE")
+        value = e.get("eventValue")
+        if value is not None and value_field is not None:
+            value = coerce(value_field, value, f"{where}.eventValue")
+        _optional(row, schema, "EVENT_VALUE", value, where=where)
         _optional(row, schema, "IMPRESSION", "|".join(e["impression"]) if e.get("impression") else None)
         _optional(row, schema, "RECOMMENDATION_ID", e.get("recommendationId"))
         source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
@@ -142,7 +155,7 @@ class EventIngestor:
             if "CREATION_TIMESTAMP" in target.schema.names and row.get("CREATION_TIMESTAMP") is None:
                 row["CREATION_TIMESTAMP"] = int(self.clock())  # a new record's age starts now
             rows.append(self._meta(_fill(row, target.schema, where), target, None, None))
-        await self.log.append_async(rows)
+        await self._append(rows)
         return {}
 
     def _meta(
@@ -199,13 +212,28 @@ class EventIngestor:
         return target
 
     def _schema(self, schema_arn: str) -> ParsedSchema:
-        schema = self._schemas.get(schema_arn)
+        resource = self.store.get(schema_arn)
+        if resource is None:
+            raise ResourceNotFound(f"Resource Arn {schema_arn} does not exist.")
+        text = resource.attrs["schema"]
+        # Keyed by content: a schema deleted and recreated under the same ARN may differ.
+        schema = self._schemas.get(text)
         if schema is None:
-            resource = self.store.get(schema_arn)
-            if resource is None:
-                raise ResourceNotFound(f"Resource Arn {schema_arn} does not exist.")
-            schema = self._schemas[schema_arn] = parse_schema(resource.attrs["schema"])
+            schema = self._schemas[text] = parse_schema(text)
         return schema
+
+    def invalidate(self) -> None:
+        """Forget cached resolutions (called after control-plane changes in this process)."""
+        self._cache.clear()
+
+
+def _epoch_seconds(value: float, where: str) -> int:
+    """A Unix time in seconds that fits the long TIMESTAMP column."""
+    if not 0 <= value < MAX_EPOCH_SECONDS:
+        raise InvalidInput(
+            f"{where} must be Unix epoch seconds between 0 and {MAX_EPOCH_SECONDS}; got {value}."
+        )
+    return int(value)
 
 
 def _check_size(record: dict[str, Any], where: str) -> None:

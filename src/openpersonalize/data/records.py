@@ -17,6 +17,7 @@ RESERVED_EVENT_KEYS = frozenset(
 ID_MAX = 256
 STRING_MAX = 1000
 TEXTUAL_MAX = 20_000
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def parse_properties(
@@ -111,6 +112,8 @@ def coerce(field: SchemaField, value: Any, where: str) -> Any:
             raise InvalidInput(f"{where}: {field.name} must be a number ({kind}); got '{value}'.") from None
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"{where}: {field.name} must be a finite number ({kind}).")
+    if kind == "float" and abs(value) > FLOAT32_MAX:
+        raise InvalidInput(f"{where}: {field.name} is out of range for float (at most {FLOAT32_MAX:.7g}).")
     return float(value)
 
 

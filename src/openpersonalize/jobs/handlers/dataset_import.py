@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def run(run: JobRun) -> dict[str, Any]:
         raise DataError(
             f"The import has {rows} interaction records; an interactions import job needs at least {minimum}."
         )
-    _publish(run, dataset, {"job": job.arn, "keys": keys, "rows": rows})
+    _publish(run, dataset, {"job": job.arn, "keys": keys, "rows": rows, "at": time.time()})
     return {}
 
 
