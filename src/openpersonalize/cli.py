@@ -112,6 +112,31 @@ def worker(
     store.close()
 
 
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where the demo server keeps its data.")
+    ] = Path("./openpersonalize-demo"),
+    port: Annotated[int | None, typer.Option(help="Port for the demo server (default: a free one).")] = None,
+    keep_running: Annotated[bool, typer.Option(help="Leave the server running after the demo.")] = False,
+) -> None:
+    """Run the whole loop on bundled Retail Demo Store data: import, train, deploy, recommend, stream events."""
+    import shutil
+
+    from openpersonalize.demo.run import run_demo
+
+    marker = data_dir / ".openpersonalize-demo"
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not marker.exists():
+            raise typer.BadParameter(
+                f"{data_dir} is not empty and not an earlier demo's directory.", param_hint="--data-dir"
+            )
+        shutil.rmtree(data_dir)  # every demo starts from an empty data directory
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    run_demo(data_dir, port, keep_running)
+
+
 class _WorkerSupervisor:
     """Keeps `settings.workers` worker processes running next to the server."""
 

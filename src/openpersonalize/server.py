@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from threadpoolctl import threadpool_limits
 
 from openpersonalize.api import protocol
 from openpersonalize.api.auth import SigV4Verifier, parse_credentials
@@ -19,6 +22,9 @@ from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.events import EventIngestor
+from openpersonalize.serving.live import LiveEvents
+from openpersonalize.serving.models import ModelCache
+from openpersonalize.serving.runtime import Runtime
 from openpersonalize.settings import Settings
 from openpersonalize.store.interactions.eventlog import EventLog
 from openpersonalize.store.metadata.sql import SqlMetadataStore
@@ -34,6 +40,7 @@ class Services:
     control: ControlPlane
     event_log: EventLog
     ingestor: EventIngestor
+    runtime: Runtime
 
     def close(self) -> None:
         self.event_log.close()
@@ -41,12 +48,19 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    # Requests are short and many: one BLAS thread each, so concurrent requests don't oversubscribe.
+    threadpool_limits(limits=1)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlMetadataStore(settings.resolved_metadata_url)
     objects = open_object_store(settings.resolved_object_url, settings)
     ctx = Context(settings=settings, store=store, objects=objects)
+    live = LiveEvents()
+    live.load(settings.event_log_dir)  # before this process appends anything
     event_log = EventLog(settings.event_log_dir)
-    return Services(settings, ctx, ControlPlane(ctx), event_log, EventIngestor(store, event_log))
+    ingestor = EventIngestor(store, event_log)
+    ingestor.listeners.append(live.add)
+    runtime = Runtime(store, ModelCache(objects, settings.data_dir / "model-cache"), live)
+    return Services(settings, ctx, ControlPlane(ctx), event_log, ingestor, runtime)
 
 
 def build_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -54,6 +68,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     # Build every request validator now, not on a client's first request.
     precompile(op.model for service in protocol.SERVICES for op in protocol.operations(service).values())
     ingest = services.ingestor
+    runtime = services.runtime
     dispatcher = Dispatcher(
         services.control,
         {
@@ -62,12 +77,17 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             "PutUsers": ingest.put_users,
             "PutActions": ingest.put_actions,
             "PutActionInteractions": ingest.put_action_interactions,
+            "GetRecommendations": _threaded(runtime.get_recommendations),
+            "GetPersonalizedRanking": _threaded(runtime.get_personalized_ranking),
+            "GetActionRecommendations": _threaded(runtime.get_action_recommendations),
         },
         account=settings.account_id,
         default_region=settings.region,
         validation_code=settings.validation_error_code,
         verifier=SigV4Verifier(parse_credentials(settings.credentials)) if settings.credentials else None,
     )
+
+    dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -80,9 +100,22 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
-            Route("/{path:path}", dispatcher.handle, methods=["POST"]),
+            Route(
+                "/{path:path}", dispatcher.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+            ),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
     return app
+
+
+def _threaded(
+    call: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """Run a blocking runtime call in the thread pool (model loads and numpy must not stall the loop)."""
+
+    async def run(params: dict[str, Any]) -> dict[str, Any]:
+        return await run_in_threadpool(call, params)
+
+    return run

@@ -41,6 +41,13 @@ class Settings:
     min_import_interactions: int = 1000
     # When set ("AKID:secret[,AKID2:secret2]"), requests must carry a valid SigV4 signature by one of these.
     credentials: str = ""
+    # Training needs at least this many interactions (after eventType/eventValueThreshold), as AWS.
+    min_training_interactions: int = 1000
+    # First automatic training after a solution is created (AWS: within an hour); checked every tick.
+    auto_training_first_delay_seconds: float = 3600.0
+    scheduler_tick_seconds: float = 30.0
+    # BLAS threads a training job may use (0: every CPU of the worker).
+    training_threads: int = 0
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.
     validation_error_code: str = "InvalidInputException"
     log_level: str = "info"

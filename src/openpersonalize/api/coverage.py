@@ -7,8 +7,9 @@ from openpersonalize.control.service import ControlPlane
 
 # Data-plane operations served outside the control plane (see server.build_app).
 DATA_PLANE_IMPLEMENTED = frozenset(
-    {"PutEvents", "PutItems", "PutUsers", "PutActions", "PutActionInteractions"}
-)
+    {"PutEvents", "PutItems", "PutUsers", "PutActions", "PutActionInteractions", "GetRecommendations",
+     "GetPersonalizedRanking"}
+)  # fmt: skip
 
 
 def implemented(service: str, operation: str) -> bool:

@@ -39,13 +39,15 @@ class Dispatcher:
         self.default_region = default_region
         self.validation_code = validation_code
         self.verifier = verifier
+        # Called after a control-plane write, so this process's caches see it at once.
+        self.on_control_change: list[Callable[[], None]] = []
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         target = request.headers.get("x-amz-target")
         service = protocol.CONTROL if target or request.url.path == "/" else protocol.EVENTS
         try:
-            op = self._route(request.url.path, target)
+            op = self._route(request.url.path, target, request.method)
             service = op.service
             body = await request.body()
             if self.verifier is not None:
@@ -57,6 +59,9 @@ class Dispatcher:
                 region = protocol.region_from_authorization(request.headers.get("authorization"))
                 scope = Scope(region or self.default_region, self.account)
                 result = await run_in_threadpool(self.control.call, op.name, params, scope)
+                if not op.name.startswith(("Describe", "List", "Get")):
+                    for hook in self.on_control_change:
+                        hook()
             else:
                 result = await self._data_call(op, params)
             body = protocol.encode_output(op, result)
@@ -66,7 +71,11 @@ class Dispatcher:
             body, status_code=200, media_type=op.content_type, headers={"x-amzn-RequestId": request_id}
         )
 
-    def _route(self, path: str, target: str | None) -> protocol.Operation:
+    def _route(self, path: str, target: str | None, method: str = "POST") -> protocol.Operation:
+        if method != "POST":
+            raise UnknownOperation(
+                f"{method} {path} is not an operation: every Personalize API call is a POST."
+            )
         if target is not None:
             name = target.removeprefix(protocol.TARGET_PREFIX)
             op = protocol.operations(protocol.CONTROL).get(name)

@@ -8,11 +8,15 @@ from typing import Any
 from openpersonalize.control.arns import Scope
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources import (
+    campaign,
     dataset,
     dataset_group,
     dataset_import_job,
     event_tracker,
+    recipe,
     schema,
+    solution,
+    solution_version,
     tags,
 )
 from openpersonalize.errors import NotImplementedYet
@@ -26,6 +30,10 @@ HANDLERS: dict[str, Handler] = {
     **dataset_import_job.OPERATIONS,
     **event_tracker.OPERATIONS,
     **tags.OPERATIONS,
+    **recipe.OPERATIONS,
+    **solution.OPERATIONS,
+    **solution_version.OPERATIONS,
+    **campaign.OPERATIONS,
 }
 
 

@@ -22,3 +22,7 @@ class JobRun:
 # A handler does the work and returns the attrs to merge into the resource when it becomes ACTIVE.
 # It raises errors.DataError for bad input data (the message becomes the failureReason).
 Handler = Callable[[JobRun], dict[str, Any]]
+
+
+class JobStopped(Exception):
+    """Raised by a handler that saw its resource move to CREATE STOPPING: it ends CREATE STOPPED."""

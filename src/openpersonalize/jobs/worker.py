@@ -15,10 +15,18 @@ import time
 import traceback
 
 from openpersonalize.control.context import Context
-from openpersonalize.control.lifecycle import ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING
+from openpersonalize.control.lifecycle import (
+    ACTIVE,
+    CREATE_FAILED,
+    CREATE_IN_PROGRESS,
+    CREATE_PENDING,
+    CREATE_STOPPED,
+    CREATE_STOPPING,
+)
 from openpersonalize.errors import DataError
 from openpersonalize.jobs.handlers import HANDLERS
-from openpersonalize.jobs.runtime import JobRun
+from openpersonalize.jobs.runtime import JobRun, JobStopped
+from openpersonalize.jobs.scheduler import run_due_trainings
 from openpersonalize.store.metadata import Job
 
 log = logging.getLogger(__name__)
@@ -31,6 +39,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.settings = ctx.settings
         self._last_recovery = 0.0
+        self._last_schedule = 0.0
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
@@ -48,6 +57,9 @@ class Worker:
         if now - self._last_recovery > min(5.0, self.settings.job_stale_seconds / 3):
             self._last_recovery = now
             self.recover_stale()
+        if now - self._last_schedule > self.settings.scheduler_tick_seconds:
+            self._last_schedule = now
+            run_due_trainings(self.ctx, now)
         job = self.ctx.store.claim_job(self.worker_id, time.time())
         if job is None:
             return False
@@ -82,6 +94,10 @@ class Worker:
             beat.stop()
             self._fail(job, str(exc))
             return
+        except JobStopped:
+            beat.stop()
+            self._stopped(job)
+            return
         except Exception as exc:
             beat.stop()
             log.error("job %s failed: %s", job.id, traceback.format_exc())
@@ -94,10 +110,17 @@ class Worker:
                 self._fail(job, f"Internal error: {type(exc).__name__}: {exc}")
             return
         beat.stop()
-        self.ctx.store.update(
+        done = self.ctx.store.update(
             job.resource_arn, status=ACTIVE, attrs=attrs, expect_status=(CREATE_IN_PROGRESS,)
         )
+        if done is None:  # stopped (or deleted) while finishing
+            self._stopped(job)
+            return
         self.ctx.store.finish_job(job.id)
+
+    def _stopped(self, job: Job) -> None:
+        self.ctx.store.update(job.resource_arn, status=CREATE_STOPPED, expect_status=(CREATE_STOPPING,))
+        self.ctx.store.finish_job(job.id, error="stopped")
 
     def _fail(self, job: Job, reason: str) -> None:
         self.ctx.store.update(

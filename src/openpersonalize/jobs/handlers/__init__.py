@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from openpersonalize.jobs.handlers import dataset_import
+from openpersonalize.jobs.handlers import dataset_import, train
 from openpersonalize.jobs.runtime import Handler
 
 HANDLERS: dict[str, Handler] = {
     dataset_import.JOB_KIND: dataset_import.run,
+    train.JOB_KIND: train.run,
 }

@@ -1,0 +1,109 @@
+"""Train a solution version: snapshot -> hold-out metrics -> final model -> artifacts in the object store."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openpersonalize.control.lifecycle import CREATE_STOPPING
+from openpersonalize.control.resources.solution import model_prefix
+from openpersonalize.data.dataset_reader import read_dataset
+from openpersonalize.data.histories import Histories
+from openpersonalize.data.snapshot import Snapshot, build_snapshot
+from openpersonalize.errors import DataError
+from openpersonalize.evaluation.metrics import evaluate
+from openpersonalize.evaluation.split import split_users
+from openpersonalize.jobs.runtime import JobRun, JobStopped
+from openpersonalize.recipes.catalog import BY_ARN
+from openpersonalize.recipes.registry import get_recipe
+
+JOB_KIND = "train"
+MIN_USERS_WITH_TWO = 25
+
+
+def run(run: JobRun) -> dict[str, Any]:
+    started = time.time()
+    ctx, version = run.ctx, run.resource
+    recipe_info = BY_ARN[version.attrs["recipeArn"]]
+    assert recipe_info.trained_by is not None
+    recipe = get_recipe(recipe_info.trained_by)
+    config = version.attrs.get("solutionConfig") or {}
+    params = {
+        **config.get("featureTransformationParameters", {}),
+        **config.get("algorithmHyperParameters", {}),
+    }
+    snapshot = load_snapshot(run, version.attrs.get("eventType"), config.get("eventValueThreshold"))
+    check_minimums(run, snapshot, version.attrs.get("eventType"))
+    run.progress(0.1)
+    _check_stop(run)
+    split = split_users(snapshot)
+    metrics = evaluate(recipe.fit(split.train, params), split) if len(split.test_users) else {}
+    run.progress(0.5)
+    _check_stop(run)
+    model = recipe.fit(snapshot, params)
+    run.progress(0.9)
+    _check_stop(run)
+    with tempfile.TemporaryDirectory(prefix="openpersonalize-model-") as tmp:
+        directory = Path(tmp)
+        model.save(directory)
+        Histories.from_snapshot(snapshot).save(directory)
+        prefix = model_prefix(version)
+        for path in sorted(directory.iterdir()):
+            ctx.objects.put_file(prefix + path.name, path)
+    return {
+        "trainingHours": round((time.time() - started) / 3600, 6),
+        "_metrics": {k: float(v) for k, v in metrics.items()},
+        "_trainedAt": started,
+        "_stats": {
+            "users": snapshot.n_users,
+            "items": snapshot.n_items,
+            "interactions": snapshot.n_interactions,
+        },
+    }
+
+
+def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) -> Snapshot:
+    ctx = run.ctx
+    group_arn = run.resource.dataset_group_arn
+    datasets = {
+        d.attrs["datasetType"]: d for d in ctx.store.list("dataset", dataset_group_arn=group_arn).items
+    }
+    if "INTERACTIONS" not in datasets:
+        raise DataError("Create failed. The dataset group has no Interactions dataset.")
+
+    def read(dataset_type: str) -> Any:
+        if dataset_type not in datasets:
+            return None
+        return read_dataset(ctx.store, ctx.objects, ctx.settings.event_log_dir, datasets[dataset_type].arn)
+
+    return build_snapshot(
+        read("INTERACTIONS"),
+        items_table=read("ITEMS"),
+        users_table=read("USERS"),
+        event_type=event_type,
+        event_value_threshold=float(threshold) if threshold not in (None, "") else None,
+    )
+
+
+def check_minimums(run: JobRun, snapshot: Snapshot, event_type: str | None) -> None:
+    """Personalize's training minimums (spec §19), with its failure messages."""
+    minimum = run.ctx.settings.min_training_interactions
+    if snapshot.n_interactions < minimum:
+        suffix = f" after filtering by event type: {event_type}" if event_type else ""
+        raise DataError(
+            f"Create failed. Dataset has fewer than {minimum} interactions{suffix} "
+            f"(found {snapshot.n_interactions})."
+        )
+    per_user = np.bincount(snapshot.users, minlength=snapshot.n_users)
+    if int((per_user >= 2).sum()) < MIN_USERS_WITH_TWO:
+        raise DataError("Create failed. Dataset has fewer than 25 users with at least 2 interactions each.")
+
+
+def _check_stop(run: JobRun) -> None:
+    current = run.ctx.store.get(run.resource.arn)
+    if current is None or current.status == CREATE_STOPPING:
+        raise JobStopped()

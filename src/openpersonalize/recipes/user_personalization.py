@@ -1,0 +1,112 @@
+"""aws-user-personalization and aws-personalized-ranking: implicit-feedback top-N from the
+user's history at request time.
+
+Catalogs up to ``EASE_MAX_ITEMS`` items train EASE (dense item x item weights, the strongest
+simple model for this size); larger catalogs train a cosine item-kNN with the top
+``KNN_NEIGHBOURS`` neighbours per item, which keeps memory O(items x neighbours). Both score a
+user as a recency-weighted sum of the rows of their latest history items, so PutEvents changes
+the next recommendations without retraining. See docs/recipes/aws-user-personalization.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from openpersonalize.data.snapshot import Snapshot
+from openpersonalize.recipes._featurize import (
+    filter_users_by_history_length,
+    interaction_matrix,
+    unique_user_popularity,
+)
+from openpersonalize.recipes._item_item import ItemItemModel
+from openpersonalize.recipes._params import bool_param, float_param, int_param, percentile_range
+from openpersonalize.recipes._threads import blas_threads
+from openpersonalize.recipes._topk import item_neighbours
+
+USER_PERSONALIZATION = "aws-user-personalization"
+PERSONALIZED_RANKING = "aws-personalized-ranking"
+
+# EASE holds a dense float32 items x items matrix: 20k items = 1.6 GB in training and serving.
+EASE_MAX_ITEMS = 20_000
+# L2 strength of EASE; measured on ML-100k (docs/recipes/aws-user-personalization.md).
+EASE_DEFAULT_L2 = 300.0
+KNN_NEIGHBOURS = 200
+# Latest events used per request: bounds the work per request (rows of the weight matrix read).
+# A dense EASE row is n_items floats, so big catalogs read fewer rows: at most
+# HISTORY_CELLS_BUDGET floats (20 MB, ~1-2 ms), but never fewer than MIN_HISTORY_WINDOW events.
+HISTORY_WINDOW = 500
+MIN_HISTORY_WINDOW = 100
+HISTORY_CELLS_BUDGET = 5_000_000
+# With recency_mask=true an event weighs FLOOR + (1 - FLOOR) * 0.5 ** (age / HALF_LIFE), age =
+# number of newer events: the last few events dominate (next-item accuracy, +21% NDCG@10 on a
+# temporal ML-100k split) while the whole history still counts (-6% on a random split).
+RECENCY_HALF_LIFE = 5.0
+RECENCY_FLOOR = 0.25
+
+
+@dataclass(frozen=True)
+class UserPersonalizationConfig:
+    recency_mask: bool
+    min_user_history_length_percentile: float
+    max_user_history_length_percentile: float
+    ease_l2: float
+    # Validated for compatibility; neither EASE nor item-kNN has a hidden layer or BPTT window.
+    hidden_dimension: int
+    bptt: int
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> UserPersonalizationConfig:
+        low, high = percentile_range(
+            params, "min_user_history_length_percentile", 0.0, "max_user_history_length_percentile", 0.99
+        )
+        return cls(
+            recency_mask=bool_param(params, "recency_mask", True),
+            min_user_history_length_percentile=low,
+            max_user_history_length_percentile=high,
+            ease_l2=float_param(params, "ease_l2", EASE_DEFAULT_L2, low=1e-6),
+            hidden_dimension=int_param(params, "hidden_dimension", 149, low=32, high=256),
+            bptt=int_param(params, "bptt", 32, low=2, high=32),
+        )
+
+
+class UserPersonalizationRecipe:
+    def __init__(self, name: str = USER_PERSONALIZATION) -> None:
+        self.name = name
+
+    def fit(self, snapshot: Snapshot, params: dict[str, str], *, seed: int = 42) -> ItemItemModel:
+        # Both algorithms are deterministic closed forms; the seed has nothing to drive.
+        config = UserPersonalizationConfig.from_params(params)
+        full = interaction_matrix(snapshot)
+        popularity = unique_user_popularity(full)
+        training = filter_users_by_history_length(
+            full, config.min_user_history_length_percentile, config.max_user_history_length_percentile
+        )
+        weights: np.ndarray | sp.csr_matrix
+        with blas_threads():
+            if snapshot.n_items <= EASE_MAX_ITEMS:
+                from openpersonalize.recipes._ease import ease_weights
+
+                weights, algorithm = ease_weights(training, config.ease_l2), "ease"
+                window = min(
+                    HISTORY_WINDOW, max(MIN_HISTORY_WINDOW, HISTORY_CELLS_BUDGET // max(snapshot.n_items, 1))
+                )
+            else:
+                weights = item_neighbours(training, n_neighbours=KNN_NEIGHBOURS, discount=0.5)
+                algorithm, window = "item-knn", HISTORY_WINDOW
+        return ItemItemModel(
+            self.name,
+            snapshot.item_ids,
+            weights,
+            popularity,
+            history_window=window,
+            half_life=RECENCY_HALF_LIFE if config.recency_mask else 0.0,
+            recency_floor=RECENCY_FLOOR,
+            params={"algorithm": algorithm, **asdict(config)},
+        )
+
+    def load(self, directory: Path) -> ItemItemModel:
+        return ItemItemModel.load(directory)

@@ -1,0 +1,48 @@
+"""Recent live events per user, so new PutEvents change recommendations without retraining.
+
+Fed in-process by the events API right after each durable write, and from the event log on
+start-up. Keyed by dataset id, then by user id (or session id for anonymous events).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from openpersonalize.store.interactions.eventlog import replay_directory
+
+MAX_PER_USER = 200
+
+
+class LiveEvents:
+    def __init__(self, max_per_user: int = MAX_PER_USER) -> None:
+        self.max_per_user = max_per_user
+        self._by_dataset: dict[str, dict[str, deque[tuple[float, str]]]] = defaultdict(dict)
+        self._lock = threading.Lock()
+
+    def load(self, log_dir: Path) -> None:
+        """Replay what the event log already holds (at start-up)."""
+        if log_dir.exists():
+            self.add(record for _, record in replay_directory(log_dir))
+
+    def add(self, records: Iterable[dict[str, Any]]) -> None:
+        with self._lock:
+            for r in records:
+                if r.get("_type") != "INTERACTIONS" or not r.get("ITEM_ID"):
+                    continue
+                users = self._by_dataset[r["_ds"]]
+                keys: set[str] = {k for k in (r.get("USER_ID"), r.get("_session")) if k}
+                for key in keys:
+                    queue = users.get(key)
+                    if queue is None:
+                        queue = users[key] = deque(maxlen=self.max_per_user)
+                    queue.append((float(r.get("_at", 0.0)), r["ITEM_ID"]))
+
+    def items_since(self, dataset_id: str, user: str, after: float) -> list[str]:
+        """Item ids the user (or session) interacted with after ``after`` (epoch seconds), oldest first."""
+        with self._lock:
+            queue = self._by_dataset.get(dataset_id, {}).get(user)
+            return [item for at, item in queue or () if at > after]

@@ -1,0 +1,66 @@
+"""Trained models loaded in the serving process, fetched from the object store on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from openpersonalize.data.histories import Histories
+from openpersonalize.recipes.base import Model
+from openpersonalize.recipes.registry import load_model
+from openpersonalize.store.objects import ObjectStore
+
+CACHE_SIZE = 16
+
+
+@dataclass
+class Deployed:
+    """A solution version ready to answer requests."""
+
+    version_arn: str
+    model: Model
+    histories: Histories
+    trained_at: float
+    item_index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
+
+    def indices(self, item_ids: list[str]) -> np.ndarray:
+        known = [self.item_index[i] for i in item_ids if i in self.item_index]
+        return np.asarray(known, dtype=np.int32)
+
+
+class ModelCache:
+    def __init__(self, objects: ObjectStore, cache_dir: Path, size: int = CACHE_SIZE) -> None:
+        self.objects = objects
+        self.cache_dir = cache_dir
+        self.size = size
+        self._loaded: OrderedDict[str, Deployed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version_arn: str, prefix: str, trained_at: float) -> Deployed:
+        with self._lock:
+            hit = self._loaded.get(version_arn)
+            if hit is not None:
+                self._loaded.move_to_end(version_arn)
+                return hit
+        deployed = self._load(version_arn, prefix, trained_at)
+        with self._lock:
+            self._loaded[version_arn] = deployed
+            while len(self._loaded) > self.size:
+                self._loaded.popitem(last=False)
+        return deployed
+
+    def _load(self, version_arn: str, prefix: str, trained_at: float) -> Deployed:
+        directory = self.cache_dir / prefix.strip("/").replace("/", "_")
+        directory.mkdir(parents=True, exist_ok=True)
+        for key in self.objects.list(prefix):
+            target = directory / key[len(prefix) :]
+            if not target.exists():
+                self.objects.get_file(key, target)
+        return Deployed(version_arn, load_model(directory), Histories.load(directory), trained_at)
