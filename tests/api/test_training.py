@@ -240,3 +240,92 @@ def test_recipes_catalogue(personalize):
     with pytest.raises(personalize.exceptions.ResourceNotFoundException):
         personalize.describe_recipe(recipeArn="arn:aws:personalize:::recipe/aws-nope")
     json.dumps(recipe, default=str)
+
+
+def test_stop_solution_version_creation(tmp_path):
+    from tests.fixtures.server import start_server
+
+    live = start_server(tmp_path / "data", with_worker=False)
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        solution = personalize.create_solution(name="s", datasetGroupArn=arns["group"], recipeArn=UP)[
+            "solutionArn"
+        ]
+        pending = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        assert (
+            personalize.describe_solution_version(solutionVersionArn=pending)["solutionVersion"]["status"]
+            == "CREATE PENDING"
+        )
+        personalize.stop_solution_version_creation(solutionVersionArn=pending)
+        assert (
+            personalize.describe_solution_version(solutionVersionArn=pending)["solutionVersion"]["status"]
+            == "CREATE STOPPED"
+        )
+        with pytest.raises(personalize.exceptions.ResourceInUseException):
+            personalize.stop_solution_version_creation(solutionVersionArn=pending)
+
+        # A version already training moves to CREATE STOPPING; the training job ends it as CREATE STOPPED.
+        running = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        live.services.ctx.store.update(running, status="CREATE IN_PROGRESS")
+        personalize.stop_solution_version_creation(solutionVersionArn=running)
+        assert (
+            personalize.describe_solution_version(solutionVersionArn=running)["solutionVersion"]["status"]
+            == "CREATE STOPPING"
+        )
+        from openpersonalize.jobs.worker import Worker
+
+        worker = Worker(live.services.ctx, "w")
+        while worker.run_once():
+            pass
+        statuses = {
+            v["solutionVersionArn"]: v["status"]
+            for v in personalize.list_solution_versions(solutionArn=solution)["solutionVersions"]
+        }
+        assert statuses == {pending: "CREATE STOPPED", running: "CREATE STOPPED"}
+    finally:
+        live.stop()
+
+
+def test_automatic_training_runs_on_schedule(tmp_path):
+    from openpersonalize.jobs.scheduler import run_due_trainings
+    from tests.fixtures.server import start_server
+
+    live = start_server(tmp_path / "data", auto_training_first_delay_seconds=0.0, min_import_interactions=10)
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        csv = write_clustered_csv(tmp_path / "c.csv")
+        job = personalize.create_dataset_import_job(
+            jobName="c", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
+        )
+        wait_for(
+            lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job["datasetImportJobArn"]),
+            "datasetImportJob",
+        )
+        auto = personalize.create_solution(
+            name="auto", datasetGroupArn=arns["group"], recipeArn=UP,
+            solutionConfig={"autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}},
+        )["solutionArn"]  # fmt: skip
+        manual = personalize.create_solution(
+            name="manual", datasetGroupArn=arns["group"], recipeArn=UP, performAutoTraining=False
+        )
+        ctx = live.services.ctx
+        started = run_due_trainings(ctx, time.time())
+        assert len(started) == 1 and started[0].startswith(auto + "/")
+        assert run_due_trainings(ctx, time.time()) == []  # one at a time, and the next is 3 days out
+        version = wait_for(
+            lambda: personalize.describe_solution_version(solutionVersionArn=started[0]),
+            "solutionVersion",
+            60,
+        )
+        assert version["status"] == "ACTIVE"
+        assert version["trainingType"] == "AUTOMATIC" and version["trainingMode"] == "AUTOTRAIN"
+        assert run_due_trainings(ctx, time.time() + 2 * 86400) == []
+        assert len(run_due_trainings(ctx, time.time() + 3 * 86400 + 60)) == 1
+        assert personalize.list_solution_versions(solutionArn=manual["solutionArn"])["solutionVersions"] == []
+        personalize.update_solution(solutionArn=auto, performAutoTraining=False)
+        latest = personalize.describe_solution(solutionArn=auto)["solution"]
+        assert latest["performAutoTraining"] is False and latest["latestSolutionUpdate"]["status"] == "ACTIVE"
+    finally:
+        live.stop()

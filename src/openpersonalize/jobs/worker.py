@@ -84,7 +84,7 @@ class Worker:
             job.resource_arn, status=CREATE_IN_PROGRESS, expect_status=(CREATE_PENDING, CREATE_IN_PROGRESS)
         )
         if resource is None:  # deleted or stopped meanwhile
-            self.ctx.store.finish_job(job.id, error="resource gone or no longer pending")
+            self._stopped(job)
             return
         beat = _Heartbeat(self, job)
         beat.start()
@@ -119,8 +119,9 @@ class Worker:
         self.ctx.store.finish_job(job.id)
 
     def _stopped(self, job: Job) -> None:
+        """The resource was stopped (CREATE STOPPING ends as CREATE STOPPED) or deleted: drop the job."""
         self.ctx.store.update(job.resource_arn, status=CREATE_STOPPED, expect_status=(CREATE_STOPPING,))
-        self.ctx.store.finish_job(job.id, error="stopped")
+        self.ctx.store.finish_job(job.id, error="stopped or deleted before it finished")
 
     def _fail(self, job: Job, reason: str) -> None:
         self.ctx.store.update(
