@@ -33,7 +33,7 @@ class Settings:
     region: str = "us-east-1"
     # Job workers `serve` spawns (0: run none; start `openpersonalize worker` yourself).
     workers: int = 1
-    job_poll_seconds: float = 0.2
+    job_poll_seconds: float = 0.1
     # A job whose worker has not sent a heartbeat for this long is taken as crashed.
     job_stale_seconds: float = 30.0
     job_max_attempts: int = 3

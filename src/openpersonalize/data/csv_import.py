@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from openpersonalize.data.fields import ParsedSchema, SchemaField
+from openpersonalize.data.fields import ParsedSchema, SchemaField, arrow_schema, arrow_type
 from openpersonalize.errors import DataError
 
 ID_FIELDS = frozenset({"USER_ID", "ITEM_ID", "ACTION_ID"})
@@ -47,15 +47,6 @@ _BOM = b"\xef\xbb\xbf"
 _HEADER_MAX_BYTES = 1 << 20
 _NUMBER_PADDING = " \t"  # what pyarrow's CSV number parser skips around a value
 _SHOWN_VALUE_CHARS = 60
-
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int": pa.int32(),
-    "long": pa.int64(),
-    "float": pa.float32(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-}
 
 # (0-based data row, column name or None for a whole-row problem, what is wrong)
 _Problem = tuple[int, str | None, str]
@@ -71,11 +62,11 @@ def read_csv(source: str | Path | BinaryIO, schema: ParsedSchema, *, file_name: 
     try:
         fields = _check_header(_read_header(stream, file_name), schema, file_name)
         if _at_end(stream):
-            columns = {f.name: pa.chunked_array([], _arrow_type(f)) for f in fields}
+            columns = {f.name: pa.chunked_array([], arrow_type(f)) for f in fields}
         else:
             data_start = stream.tell()
             try:
-                table = _parse(stream, fields, _arrow_type, use_threads=True)
+                table = _parse(stream, fields, arrow_type, use_threads=True)
             except pa.ArrowInvalid as exc:
                 stream.seek(data_start)
                 raise _diagnose(stream, fields, file_name, exc) from None
@@ -94,11 +85,7 @@ def read_csv_files(files: Iterable[tuple[str, BinaryIO | Path]], schema: ParsedS
 
 def arrow_schema_for(schema: ParsedSchema) -> pa.Schema:
     """The Arrow schema of the tables ``read_csv`` returns for ``schema``."""
-    return pa.schema([pa.field(f.name, _arrow_type(f), nullable=f.nullable) for f in schema.fields])
-
-
-def _arrow_type(field: SchemaField) -> pa.DataType:
-    return _ARROW_TYPES[field.type]
+    return arrow_schema(schema)
 
 
 def _open(source: str | Path | BinaryIO) -> pa.NativeFile:
@@ -211,7 +198,7 @@ def _finish(
     for field in schema.fields:
         column = columns.get(field.name)
         if column is None:
-            column = pa.chunked_array([pa.nulls(length, _arrow_type(field))])
+            column = pa.chunked_array([pa.nulls(length, arrow_type(field))])
         elif field.textual:
             column = _truncate(column, TEXTUAL_MAX_CHARS)
         arrays.append(column)
@@ -329,7 +316,7 @@ def _first_problem_in_chunk(raw: pa.Array, field: SchemaField) -> _Problem | Non
         typed = pc.equal(text.slice(0, bad_value), "true")
     else:
         numbers = pc.utf8_trim(text, characters=_NUMBER_PADDING)
-        target = _arrow_type(field)
+        target = arrow_type(field)
         bad_value = _first_failure(numbers, lambda a: a.cast(target))
         typed = numbers.slice(0, bad_value).cast(target)
     problem = _first_typed_problem(typed, field)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 # Dataset types as they appear in ARNs and Describe outputs.
 DATASET_TYPES = ("INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS")
 
@@ -46,3 +48,23 @@ class ParsedSchema:
 def normalize_dataset_type(value: str) -> str:
     """'Interactions' / 'interactions' / 'Action_Interactions' -> 'INTERACTIONS' / 'ACTION_INTERACTIONS'."""
     return value.strip().upper()
+
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "long": pa.int64(),
+    "float": pa.float32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+}
+
+
+def arrow_type(field: SchemaField) -> pa.DataType:
+    """The Arrow type a field's values are stored as."""
+    return _ARROW_TYPES[field.type]
+
+
+def arrow_schema(schema: ParsedSchema) -> pa.Schema:
+    """The Arrow schema a dataset with this Personalize schema is stored in, fields in order."""
+    return pa.schema([pa.field(f.name, arrow_type(f), nullable=f.nullable) for f in schema.fields])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import fastavro
 import orjson
@@ -34,12 +34,10 @@ from openpersonalize.data.fields import (
     PRIMITIVE_TYPES,
     ParsedSchema,
     SchemaField,
+    arrow_schema,
     normalize_dataset_type,
 )
 from openpersonalize.errors import InvalidInput
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 _AVRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FLAGS = ("categorical", "textual", "itemName")
@@ -329,19 +327,4 @@ def check_replacement(old: ParsedSchema, new: ParsedSchema) -> None:
             )
 
 
-# --- Storage ---------------------------------------------------------------------------------
-
-
-def arrow_schema(schema: ParsedSchema) -> pa.Schema:
-    """The Arrow schema a dataset with this Personalize schema is stored in, fields in order."""
-    import pyarrow as pa
-
-    arrow_types = {
-        "string": pa.string(),
-        "int": pa.int32(),
-        "long": pa.int64(),
-        "float": pa.float32(),
-        "double": pa.float64(),
-        "boolean": pa.bool_(),
-    }
-    return pa.schema([pa.field(f.name, arrow_types[f.type], nullable=f.nullable) for f in schema.fields])
+__all__ = ["arrow_schema", "check_dataset_type", "check_replacement", "parse_schema", "record_dataset_type"]

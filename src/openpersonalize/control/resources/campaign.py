@@ -9,6 +9,7 @@ from openpersonalize.control.lifecycle import ACTIVE, CREATE_FAILED
 from openpersonalize.control.resources.common import (
     ensure_name_free,
     list_page,
+    new_resource,
     request_tags,
     require,
     view,
@@ -82,20 +83,9 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     attrs["minProvisionedTPS"] = int(p.get("minProvisionedTPS") or 1)
     attrs["campaignConfig"] = config
     solution = require(ctx, attrs["_solutionArn"], "solution")
-    now = ctx.now()
     # Models load in the serving process on first use, so the campaign is ACTIVE at once.
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=p["name"],
-            parent_arn=solution.arn,
-            dataset_group_arn=solution.dataset_group_arn,
-            status=ACTIVE,
-            created=now,
-            updated=now,
-            attrs=attrs,
-        ),
+        new_resource(ctx, KIND, arn, p["name"], attrs, group=solution.dataset_group_arn, parent=solution.arn),
         tags=request_tags(call),
     )
     return {"campaignArn": arn}

@@ -149,3 +149,33 @@ def all_of(ctx: Context, kind: str, **filters: Any) -> Iterator[Resource]:
         if page.next_after is None:
             return
         after = page.next_after
+
+
+def new_resource(
+    ctx: Context,
+    kind: str,
+    arn: str,
+    name: str | None,
+    attrs: dict[str, Any],
+    *,
+    group: str | None = None,
+    parent: str | None = None,
+    status: str = "ACTIVE",
+    name_key: str | None = None,
+    alt_key: str | None = None,
+) -> Resource:
+    """A resource as created now; ``group`` is its dataset group, ``parent`` defaults to it."""
+    now = ctx.now()
+    return Resource(
+        arn=arn,
+        kind=kind,
+        name=name,
+        name_key=name_key,
+        parent_arn=parent or group,
+        dataset_group_arn=group,
+        alt_key=alt_key,
+        status=status,
+        created=now,
+        updated=now,
+        attrs=attrs,
+    )

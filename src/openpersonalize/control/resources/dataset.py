@@ -8,7 +8,14 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import ACTIVE, IN_FLIGHT
 from openpersonalize.control.resources import schema as schemas
-from openpersonalize.control.resources.common import list_page, request_tags, require, require_active, view
+from openpersonalize.control.resources.common import (
+    list_page,
+    new_resource,
+    request_tags,
+    require,
+    require_active,
+    view,
+)
 from openpersonalize.data.fields import DATASET_TYPES, normalize_dataset_type
 from openpersonalize.data.schema import check_dataset_type, check_replacement
 from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, ResourceInUse
@@ -40,7 +47,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         raise ResourceAlreadyExists(
             f"Dataset group {group.arn} already has a dataset of type {dataset_type}."
         )
-    now = ctx.now()
     attrs: dict[str, Any] = {
         "datasetGroupArn": group.arn,
         "datasetType": dataset_type,
@@ -53,18 +59,15 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         # Action interactions get their own tracker id for PutActionInteractions.
         attrs["trackingId"] = alt_key = str(uuid.uuid4())
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=p["name"],
+        new_resource(
+            ctx,
+            KIND,
+            arn,
+            p["name"],
+            attrs,
+            group=group.arn,
             name_key=f"{group.arn}|{p['name']}",
-            parent_arn=group.arn,
-            dataset_group_arn=group.arn,
             alt_key=alt_key,
-            status=ACTIVE,
-            created=now,
-            updated=now,
-            attrs=attrs,
         ),
         tags=request_tags(call),
     )

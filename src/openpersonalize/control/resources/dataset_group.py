@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import ACTIVE
 from openpersonalize.control.resources.common import (
     check_role_kms,
     ensure_name_free,
     ensure_no_children,
     list_page,
+    new_resource,
     request_tags,
     require,
     view,
 )
-from openpersonalize.store.metadata import Resource
 
 KIND = "dataset-group"
 # Kinds that live in a dataset group and block its deletion.
@@ -34,11 +33,10 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     check_role_kms(p)
     arn = call.scope.arn(KIND, p["name"])
     ensure_name_free(ctx, KIND, arn, "Dataset group", p["name"])
-    now = ctx.now()
     attrs = {k: p[k] for k in ("roleArn", "kmsKeyArn", "domain") if p.get(k)}
     # Creating a group is instantaneous here, so it is ACTIVE by the first Describe.
     ctx.store.create(
-        Resource(arn=arn, kind=KIND, name=p["name"], status=ACTIVE, created=now, updated=now, attrs=attrs),
+        new_resource(ctx, KIND, arn, p["name"], attrs),
         tags=request_tags(call),
     )
     out = {"datasetGroupArn": arn}

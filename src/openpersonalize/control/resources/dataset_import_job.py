@@ -9,6 +9,7 @@ from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
 from openpersonalize.control.resources.common import (
     ensure_name_free,
     list_page,
+    new_resource,
     request_tags,
     require,
     require_active,
@@ -16,7 +17,7 @@ from openpersonalize.control.resources.common import (
 )
 from openpersonalize.data.locations import validate_location_syntax
 from openpersonalize.errors import InvalidInput, LimitExceeded
-from openpersonalize.store.metadata import Job, Resource
+from openpersonalize.store.metadata import Job
 
 KIND = "dataset-import-job"
 JOB_KIND = "dataset-import"
@@ -42,7 +43,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     ensure_name_free(ctx, KIND, arn, "Dataset import job", p["jobName"])
     if ctx.store.count(KIND, statuses=IN_FLIGHT) >= MAX_IN_FLIGHT:
         raise LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status.")
-    now = ctx.now()
     attrs: dict[str, Any] = {
         "datasetArn": dataset.arn,
         "dataSource": {"dataLocation": location},
@@ -52,16 +52,15 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     if p.get("roleArn"):
         attrs["roleArn"] = p["roleArn"]
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=p["jobName"],
-            parent_arn=dataset.arn,
-            dataset_group_arn=dataset.dataset_group_arn,
+        new_resource(
+            ctx,
+            KIND,
+            arn,
+            p["jobName"],
+            attrs,
+            group=dataset.dataset_group_arn,
+            parent=dataset.arn,
             status=CREATE_PENDING,
-            created=now,
-            updated=now,
-            attrs=attrs,
         ),
         tags=request_tags(call),
         job=Job(kind=JOB_KIND, resource_arn=arn),

@@ -6,10 +6,15 @@ import uuid
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import ACTIVE
-from openpersonalize.control.resources.common import list_page, request_tags, require, require_active, view
+from openpersonalize.control.resources.common import (
+    list_page,
+    new_resource,
+    request_tags,
+    require,
+    require_active,
+    view,
+)
 from openpersonalize.errors import ResourceAlreadyExists
-from openpersonalize.store.metadata import Resource
 
 KIND = "event-tracker"
 
@@ -24,21 +29,9 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     if ctx.store.count(KIND, dataset_group_arn=group.arn):
         raise ResourceAlreadyExists(f"Dataset group {group.arn} already has an event tracker.")
     tracking_id = str(uuid.uuid4())
-    now = ctx.now()
     attrs = {"datasetGroupArn": group.arn, "trackingId": tracking_id, "accountId": call.scope.account}
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=p["name"],
-            parent_arn=group.arn,
-            dataset_group_arn=group.arn,
-            alt_key=tracking_id,
-            status=ACTIVE,
-            created=now,
-            updated=now,
-            attrs=attrs,
-        ),
+        new_resource(ctx, KIND, arn, p["name"], attrs, group=group.arn, alt_key=tracking_id),
         tags=request_tags(call),
     )
     return {"eventTrackerArn": arn, "trackingId": tracking_id}

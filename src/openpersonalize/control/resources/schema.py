@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import ACTIVE
-from openpersonalize.control.resources.common import all_of, ensure_name_free, list_page, require, view
+from openpersonalize.control.resources.common import (
+    all_of,
+    ensure_name_free,
+    list_page,
+    new_resource,
+    require,
+    view,
+)
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import ResourceInUse
@@ -22,13 +28,10 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     )  # reject bad Avro and Personalize rule violations before storing anything
     arn = call.scope.arn(KIND, p["name"])
     ensure_name_free(ctx, KIND, arn, "Schema", p["name"])
-    now = ctx.now()
     attrs = {"schema": p["schema"]}
     if p.get("domain"):
         attrs["domain"] = p["domain"]
-    ctx.store.create(
-        Resource(arn=arn, kind=KIND, name=p["name"], status=ACTIVE, created=now, updated=now, attrs=attrs)
-    )
+    ctx.store.create(new_resource(ctx, KIND, arn, p["name"], attrs))
     return {"schemaArn": arn}
 
 

@@ -10,6 +10,7 @@ from openpersonalize.control.resources.common import (
     all_of,
     ensure_name_free,
     list_page,
+    new_resource,
     request_tags,
     require,
     require_active,
@@ -67,19 +68,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         attrs["solutionConfig"] = config
     arn = call.scope.arn(KIND, p["name"])
     ensure_name_free(ctx, KIND, arn, "Solution", p["name"])
-    now = ctx.now()
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=p["name"],
-            parent_arn=group.arn,
-            dataset_group_arn=group.arn,
-            status=ACTIVE,
-            created=now,
-            updated=now,
-            attrs=attrs,
-        ),
+        new_resource(ctx, KIND, arn, p["name"], attrs, group=group.arn),
         tags=request_tags(call),
     )
     return {"solutionArn": arn}

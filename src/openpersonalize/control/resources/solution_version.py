@@ -14,7 +14,14 @@ from openpersonalize.control.lifecycle import (
     CREATE_STOPPING,
     IN_FLIGHT,
 )
-from openpersonalize.control.resources.common import list_page, request_tags, require, require_active, view
+from openpersonalize.control.resources.common import (
+    list_page,
+    new_resource,
+    request_tags,
+    require,
+    require_active,
+    view,
+)
 from openpersonalize.errors import InvalidInput, LimitExceeded, ResourceAlreadyExists, ResourceInUse
 from openpersonalize.recipes.catalog import BY_ARN
 from openpersonalize.store.metadata import Job, Resource
@@ -49,21 +56,19 @@ def start_training(
     arn = f"{solution.arn}/{version_id}"
     if name and any(v.name == name for v in ctx.store.list(KIND, parent_arn=solution.arn, limit=1000).items):
         raise ResourceAlreadyExists(f"Solution version with name {name} already exists.")
-    now = ctx.now()
     attrs = {k: solution.attrs[k] for k in SNAPSHOT if k in solution.attrs}
     attrs.update(solutionArn=solution.arn, trainingMode=mode, trainingType=training_type, _id=version_id)
     ctx.store.create(
-        Resource(
-            arn=arn,
-            kind=KIND,
-            name=name,
-            name_key=f"{solution.arn}|{name}" if name else None,
-            parent_arn=solution.arn,
-            dataset_group_arn=solution.dataset_group_arn,
+        new_resource(
+            ctx,
+            KIND,
+            arn,
+            name,
+            attrs,
+            group=solution.dataset_group_arn,
+            parent=solution.arn,
             status=CREATE_PENDING,
-            created=now,
-            updated=now,
-            attrs=attrs,
+            name_key=f"{solution.arn}|{name}" if name else None,
         ),
         tags=tags,
         job=Job(kind=JOB_KIND, resource_arn=arn),
