@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
+from openpersonalize.data.event_compaction import recent_event_records
 from openpersonalize.data.events import EventIngestor
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
@@ -55,6 +58,7 @@ def build_services(settings: Settings) -> Services:
     objects = open_object_store(settings.resolved_object_url, settings)
     ctx = Context(settings=settings, store=store, objects=objects)
     live = LiveEvents()
+    live.add(recent_event_records(store, objects, time.time() - settings.live_events_window_seconds))
     live.load(settings.event_log_dir)  # before this process appends anything
     event_log = EventLog(settings.event_log_dir)
     ingestor = EventIngestor(store, event_log)
@@ -94,7 +98,9 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        sealer = asyncio.create_task(_seal_periodically(services.event_log, settings.event_log_seal_seconds))
         yield
+        sealer.cancel()
         services.close()
 
     app = Starlette(
@@ -108,6 +114,19 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     )
     app.state.services = services
     return app
+
+
+async def _seal_periodically(event_log: EventLog, every: float) -> None:
+    """Seal the active segment now and then so workers can compact it into Parquet."""
+    appended = event_log.stats.appends
+    while True:
+        await asyncio.sleep(every)
+        if event_log.stats.appends != appended:
+            appended = event_log.stats.appends
+            try:
+                await run_in_threadpool(event_log.seal)
+            except Exception:
+                log.exception("sealing the event log failed")
 
 
 def _threaded(

@@ -48,6 +48,11 @@ class Settings:
     scheduler_tick_seconds: float = 30.0
     # BLAS threads a training job may use (0: every CPU of the worker).
     training_threads: int = 0
+    # The server seals its event-log segment this often; workers then compact sealed segments to Parquet.
+    event_log_seal_seconds: float = 60.0
+    compaction_seconds: float = 60.0
+    # At start-up, serving reloads compacted events this recent into its live per-user state.
+    live_events_window_seconds: float = 30 * 86400.0
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.
     validation_error_code: str = "InvalidInputException"
     log_level: str = "info"

@@ -7,15 +7,14 @@ record per id replaces older ones.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from openpersonalize.data.event_compaction import read_event_part
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import arrow_schema, parse_schema
 from openpersonalize.errors import ResourceNotFound
@@ -36,20 +35,30 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
         raise ResourceNotFound(f"Resource Arn {dataset.attrs['schemaArn']} does not exist.")
     schema = parse_schema(schema_resource.attrs["schema"])
     target = arrow_schema(schema)
-    parts: list[pa.Table] = []
+    # The log first, then the parts list: a compaction finishing in between then shows its records
+    # twice (dropped as duplicates below) rather than not at all.
+    live = _live_records(log_dir, dataset, schema)
+    dataset = store.get(dataset_arn) or dataset
+    tables: list[pa.Table] = []
     written: list[np.ndarray] = []  # when each row was written: orders "newest record per id wins"
+    event_ids: list[str | None] = []
     for group in dataset.attrs.get("_bulk", []):
         for key in group["keys"]:
-            parts.append(_read_part(objects, key, target))
-            written.append(np.full(parts[-1].num_rows, float(group.get("at", 0.0))))
-    live = _live_records(log_dir, dataset, schema)
+            tables.append(_read_part(objects, key, target))
+            written.append(np.full(tables[-1].num_rows, float(group.get("at", 0.0))))
+            event_ids += [None] * tables[-1].num_rows
+    for part in dataset.attrs.get("_events", []):
+        events = read_event_part(objects, part["key"])
+        tables.append(_conform(events, target))
+        written.append(events.column("_at").to_numpy(zero_copy_only=False).astype(np.float64))
+        event_ids += events.column("_event_id").to_pylist()
     if live:
-        parts.append(pa.Table.from_pylist(live, schema=target))
+        tables.append(pa.Table.from_pylist(live, schema=target))
         written.append(np.array([float(r["_at"] or 0.0) for r in live]))
-    table = pa.concat_tables(parts) if parts else target.empty_table()
-    no_ids: list[str | None] = [None] * (table.num_rows - len(live))
-    event_ids = no_ids + [r.get("_event_id") for r in live]
-    if dataset.attrs["datasetType"] in ID_COLUMNS and table.num_rows:
+        event_ids += [r.get("_event_id") for r in live]
+    table = pa.concat_tables(tables) if tables else target.empty_table()
+    if table.num_rows:
+        # Oldest write first: "first eventId wins" and "newest record per id wins" both rely on it.
         order = np.argsort(np.concatenate(written), kind="stable")
         table = table.take(order)
         event_ids = [event_ids[i] for i in order]
@@ -57,9 +66,11 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
 
 
 def _read_part(objects: ObjectStore, key: str, target: pa.Schema) -> pa.Table:
-    local = objects.local_path(key)
-    table = pq.read_table(local) if local is not None else pq.read_table(io.BytesIO(objects.get_bytes(key)))
-    # An UpdateDataset may have added nullable columns after this part was written.
+    return _conform(read_event_part(objects, key), target)
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """The target's columns in order; an UpdateDataset may have added nullable columns since."""
     columns = [
         table.column(f.name).cast(f.type)
         if f.name in table.column_names

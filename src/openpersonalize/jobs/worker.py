@@ -23,6 +23,7 @@ from openpersonalize.control.lifecycle import (
     CREATE_STOPPED,
     CREATE_STOPPING,
 )
+from openpersonalize.data.event_compaction import compact_event_log
 from openpersonalize.errors import DataError
 from openpersonalize.jobs.handlers import HANDLERS
 from openpersonalize.jobs.runtime import JobRun, JobStopped
@@ -40,6 +41,7 @@ class Worker:
         self.settings = ctx.settings
         self._last_recovery = 0.0
         self._last_schedule = 0.0
+        self._last_compaction = 0.0
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
@@ -60,11 +62,22 @@ class Worker:
         if now - self._last_schedule > self.settings.scheduler_tick_seconds:
             self._last_schedule = now
             run_due_trainings(self.ctx, now)
+        if now - self._last_compaction > self.settings.compaction_seconds:
+            self._last_compaction = now
+            self.compact()
         job = self.ctx.store.claim_job(self.worker_id, time.time())
         if job is None:
             return False
         self._run(job)
         return True
+
+    def compact(self) -> int:
+        """Move sealed event-log segments into Parquet parts (a no-op where another worker is at it)."""
+        ctx = self.ctx
+        moved = compact_event_log(ctx.store, ctx.objects, ctx.settings.event_log_dir)
+        if moved:
+            log.info("compacted %d event records into Parquet", moved)
+        return moved
 
     def recover_stale(self) -> None:
         for job in self.ctx.store.stale_jobs(time.time() - self.settings.job_stale_seconds):

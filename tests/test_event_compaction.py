@@ -1,0 +1,102 @@
+"""Sealed event-log segments become Parquet parts of their datasets without losing or doubling a record."""
+
+from __future__ import annotations
+
+import json
+
+from openpersonalize.data.dataset_reader import read_dataset
+from openpersonalize.data.event_compaction import compact_event_log, recent_event_records
+from openpersonalize.store.interactions.eventlog import list_sealed_segments, read_segment
+from tests.api.helpers import ITEMS_SCHEMA, make_group
+
+
+def _rows(server, arn):
+    s = server.services
+    return read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn).to_pylist()
+
+
+def _put(events, tracking, user, items, start=1_700_000_000, **extra):
+    event_list = [
+        {"eventType": "click", "itemId": i, "sentAt": start + n, **extra} for n, i in enumerate(items)
+    ]
+    events.put_events(trackingId=tracking, userId=user, sessionId="s", eventList=event_list)
+
+
+def test_compaction_moves_records_to_parquet(server, personalize, events):
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    _put(events, tracking, "u1", ["a", "b", "c"])
+    _put(events, tracking, "u2", ["d"], eventId="e-1")
+    before = _rows(server, arns["dataset"])
+    log_dir = server.settings.event_log_dir
+    assert server.services.event_log.seal() is not None
+    ctx = server.services.ctx
+    assert compact_event_log(ctx.store, ctx.objects, log_dir) == 4
+    assert list_sealed_segments(log_dir) == []
+    parts = ctx.store.get(arns["dataset"]).attrs["_events"]
+    assert len(parts) == 1 and parts[0]["rows"] == 4
+    assert _rows(server, arns["dataset"]) == before
+    # A duplicate of a compacted event (same eventId) still counts once; new events add up.
+    _put(events, tracking, "u2", ["d"], eventId="e-1")
+    _put(events, tracking, "u3", ["e"])
+    after = _rows(server, arns["dataset"])
+    assert [r["ITEM_ID"] for r in after] == ["a", "b", "c", "d", "e"]
+    assert compact_event_log(ctx.store, ctx.objects, log_dir) == 0  # the active segment is not sealed yet
+
+
+def test_crash_between_part_and_segment_removal_doubles_nothing(server, personalize, events):
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    _put(events, tracking, "u1", ["a", "b"])
+    log_dir = server.settings.event_log_dir
+    segment = server.services.event_log.seal()
+    saved = segment.read_bytes()
+    ctx = server.services.ctx
+    compact_event_log(ctx.store, ctx.objects, log_dir)
+    segment.write_bytes(saved)  # as if the process died before deleting the segment
+    assert [r["ITEM_ID"] for r in _rows(server, arns["dataset"])] == ["a", "b"]
+    assert len(list(read_segment(segment))) == 2
+    compact_event_log(ctx.store, ctx.objects, log_dir)  # the rerun registers the same part once
+    assert len(ctx.store.get(arns["dataset"]).attrs["_events"]) == 1
+    assert [r["ITEM_ID"] for r in _rows(server, arns["dataset"])] == ["a", "b"]
+
+
+def test_newest_item_record_wins_across_compaction(server, personalize, events):
+    arns = make_group(personalize)
+    schema = personalize.create_schema(name="items", schema=ITEMS_SCHEMA)["schemaArn"]
+    items = personalize.create_dataset(
+        name="items", schemaArn=schema, datasetGroupArn=arns["group"], datasetType="Items"
+    )
+    items_arn = items["datasetArn"]
+    events.put_items(datasetArn=items_arn, items=[{"itemId": "i1", "properties": json.dumps({"price": 5})}])
+    server.services.event_log.seal()
+    ctx = server.services.ctx
+    compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir)
+    events.put_items(datasetArn=items_arn, items=[{"itemId": "i1", "properties": json.dumps({"price": 7})}])
+    assert [r["PRICE"] for r in _rows(server, items_arn)] == [7.0]
+
+
+def test_records_of_a_deleted_dataset_are_dropped(server, personalize, events):
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    _put(events, tracking, "u1", ["a"])
+    server.services.event_log.seal()
+    personalize.delete_event_tracker(
+        eventTrackerArn=personalize.list_event_trackers()["eventTrackers"][0]["eventTrackerArn"]
+    )
+    personalize.delete_dataset(datasetArn=arns["dataset"])
+    ctx = server.services.ctx
+    assert compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir) == 0
+    assert list_sealed_segments(server.settings.event_log_dir) == []
+
+
+def test_recent_compacted_events_feed_the_live_state(server, personalize, events):
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    _put(events, tracking, "u1", ["a", "b"])
+    server.services.event_log.seal()
+    ctx = server.services.ctx
+    compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir)
+    records = list(recent_event_records(ctx.store, ctx.objects, since=0.0))
+    assert sorted((r["USER_ID"], r["ITEM_ID"]) for r in records) == [("u1", "a"), ("u1", "b")]
+    assert list(recent_event_records(ctx.store, ctx.objects, since=records[-1]["_at"] + 1)) == []
