@@ -81,6 +81,11 @@ class ItemItemModel:
             age = np.arange(items.size - 1, -1, -1, dtype=np.float32)
             decay = np.exp2(-age / np.float32(self.half_life))
             event_weights *= np.float32(self.recency_floor) + np.float32(1.0 - self.recency_floor) * decay
+        if weights is None:
+            # Recency weights only grow towards the end, so an item's largest weight is that of its
+            # latest occurrence: the first one in the reversed history (cheaper than maximum.at).
+            distinct, latest = np.unique(items[::-1], return_index=True)
+            return distinct, event_weights[::-1][latest]
         distinct, position = np.unique(items, return_inverse=True)
         combined = np.zeros(distinct.size, dtype=np.float32)
         np.maximum.at(combined, position, event_weights)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,11 @@ class Runtime:
             "The operation GetActionRecommendations is not implemented by this server yet."
         )
 
+    def is_ready(self, params: dict[str, Any]) -> bool:
+        """True when the request's campaign is resolved and its model loaded: cheap enough to run inline."""
+        hit = self._targets.get(params.get("campaignArn") or "")
+        return hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS
+
     def invalidate(self) -> None:
         """Forget resolved campaigns (after control-plane changes in this process)."""
         self._targets.clear()
@@ -185,23 +190,27 @@ def _num_results(value: int | None) -> int:
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    finite = np.isfinite(scores)
-    k = min(k, int(finite.sum()))
+    """Indices of the k best finite scores, best first (NaN and -inf are never recommended)."""
+    if np.isnan(scores).any():
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+    k = min(k, len(scores))
     if k <= 0:
         return np.empty(0, np.int64)
-    candidates = np.argpartition(-np.where(finite, scores, -np.inf), k - 1)[:k]
-    return candidates[np.argsort(-scores[candidates], kind="stable")]
+    candidates = np.argpartition(-scores, k - 1)[:k]
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return candidates[np.isfinite(scores[candidates])]
 
 
 def _softmax(scores: np.ndarray, chosen: np.ndarray) -> list[float]:
     """AWS scores: a softmax over all candidates, reported for the chosen ones."""
-    finite = scores[np.isfinite(scores)].astype(np.float64)
-    if not len(finite) or not len(chosen):
+    if not len(chosen) or not len(scores):
         return []
-    peak = finite.max()
-    total = np.exp(finite - peak).sum()
-    return [float(f"{np.exp(float(scores[i]) - peak) / total:.7g}") for i in chosen]
+    finite = np.isfinite(scores)
+    peak = float(scores[chosen[0]]) if np.isfinite(scores[chosen[0]]) else float(np.max(scores[finite]))
+    total = float(np.exp(np.where(finite, scores - peak, -np.inf), dtype=np.float64).sum())
+    chosen_scores = np.exp(scores[chosen].astype(np.float64) - peak) / total
+    return [float(value) for value in chosen_scores.tolist()]
 
 
 def _recommendation_id() -> str:
-    return "RID-" + uuid.uuid4().hex
+    return "RID-" + os.urandom(16).hex()  # 36 characters; PutEvents accepts up to 40
