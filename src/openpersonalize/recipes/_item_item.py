@@ -59,6 +59,7 @@ class ItemItemModel:
         self.recency_floor = recency_floor
         self.params = dict(params or {})
         self._fallback = tie_breaker(self.popularity)
+        self._background: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -105,6 +106,28 @@ class ItemItemModel:
 
     def item_scores(self, item: int) -> np.ndarray:
         return self.user_scores(np.array([item], dtype=np.int64))
+
+    def sparse_user_scores(
+        self, history: np.ndarray, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``user_scores`` as (items the history reaches, their scores) over ``background_scores``
+        for every other item — None for dense weights or an empty history. Big catalogues are served this way: the
+        work grows with the neighbours reached, not with the catalogue."""
+        if isinstance(self.weights, np.ndarray):
+            return None
+        items, item_weights = self.history_weights(history, weights)
+        if items.size == 0:
+            return None  # no history: user_scores gives the popularity ranking itself
+        reached = sp.csr_matrix(item_weights[np.newaxis, :]) @ self.weights[items]  # no duplicate entries
+        candidates = reached.indices.astype(np.int64)
+        scores = reached.data.astype(np.float32) + self.background_scores()[candidates]
+        return candidates, scores
+
+    def background_scores(self) -> np.ndarray:
+        """What ``user_scores`` gives items the history does not reach (the popularity tie-break)."""
+        if self._background is None:
+            self._background = np.float32(TIE_BREAK_WEIGHT) * self._fallback
+        return self._background
 
     def save(self, directory: Path) -> None:
         arrays = {"item_ids": ids_to_array(self.item_ids), "popularity": self.popularity}

@@ -12,6 +12,7 @@ import numpy as np
 from openpersonalize.data.histories import Histories
 from openpersonalize.recipes.base import Model
 from openpersonalize.recipes.registry import load_model
+from openpersonalize.serving.scoring import Background, softmax_at, top_k
 from openpersonalize.store.objects import ObjectStore
 
 CACHE_SIZE = 16
@@ -26,9 +27,28 @@ class Deployed:
     histories: Histories
     trained_at: float
     item_index: dict[str, int] = field(default_factory=dict)
+    _background: Background | None = None
+    _cold: dict[tuple[int, bool], tuple[np.ndarray, list[float] | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
+
+    def cold_start(self, k: int, scored: bool) -> tuple[np.ndarray, list[float] | None]:
+        """The answer for a user with no history (the same for all of them, so computed once)."""
+        hit = self._cold.get((k, scored))
+        if hit is None:
+            scores = self.model.user_scores(np.empty(0, np.int32))
+            top = top_k(scores, k)
+            hit = self._cold[(k, scored)] = (top, softmax_at(scores, top) if scored else None)
+        return hit
+
+    def background(self) -> Background:
+        """The model's scores for items a history does not reach (for sparse scoring)."""
+        if self._background is None:
+            scores = getattr(self.model, "background_scores", None)
+            base = scores() if scores is not None else np.zeros(len(self.model.item_ids), np.float32)
+            self._background = Background.of(base)
+        return self._background
 
     def indices(self, item_ids: list[str]) -> np.ndarray:
         known = [self.item_index[i] for i in item_ids if i in self.item_index]

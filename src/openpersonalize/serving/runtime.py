@@ -13,6 +13,7 @@ from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotF
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
+from openpersonalize.serving.scoring import Background, softmax_at, top_k
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 MAX_RESULTS = 500
@@ -59,24 +60,17 @@ class Runtime:
                 )
             )
         model, deployed = target.deployed.model, target.deployed
+        scored = target.recipe.trained_by not in UNSCORED and target.recipe.name not in UNSCORED
         if kind == "RELATED_ITEMS":
             if not p.get("itemId"):
                 raise InvalidInput(
                     f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
                 )
-            index = deployed.item_index.get(p["itemId"])
-            if index is None:
-                scores = deployed.histories.popularity.astype(np.float32)  # unknown item: popular items
-            else:
-                scores = np.array(model.item_scores(index), dtype=np.float32, copy=True)
-                scores[index] = -np.inf
+            top, probabilities = self._related(deployed, p["itemId"], k, scored)
         else:
             if not p.get("userId") and target.recipe.name != "aws-popularity-count":
                 raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
-            scores = model.user_scores(self.history(target, p.get("userId")))
-        top = _top_k(scores, k)
-        scored = target.recipe.trained_by not in UNSCORED and target.recipe.name not in UNSCORED
-        probabilities = _softmax(scores, top) if scored else None
+            top, probabilities = self._for_user(deployed, self.history(target, p.get("userId")), k, scored)
         items = []
         for rank, index in enumerate(top):
             entry: dict[str, Any] = {"itemId": str(model.item_ids[index])}
@@ -100,7 +94,7 @@ class Runtime:
         unknown = [i for i in inputs if i not in deployed.item_index]
         scores = deployed.model.user_scores(self.history(target, p["userId"]))[deployed.indices(known)]
         order = np.argsort(-scores, kind="stable")
-        probabilities = _softmax(scores, order)
+        probabilities = softmax_at(scores, order)
         ranking: list[dict[str, Any]] = [
             {"itemId": known[i], "score": probabilities[rank]} for rank, i in enumerate(order)
         ]
@@ -123,6 +117,34 @@ class Runtime:
         self._targets.clear()
 
     # -- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _for_user(
+        deployed: Deployed, history: np.ndarray, k: int, scored: bool
+    ) -> tuple[np.ndarray, list[float] | None]:
+        if not len(history):
+            return deployed.cold_start(k, scored)
+        sparse = getattr(deployed.model, "sparse_user_scores", None)
+        reached = sparse(history) if sparse is not None else None
+        if reached is not None:
+            top, top_scores, total = deployed.background().rank(reached[0], reached[1], k)
+            return top, Background.probabilities(top_scores, total) if scored else None
+        scores = deployed.model.user_scores(history)
+        top = top_k(scores, k)
+        return top, softmax_at(scores, top) if scored else None
+
+    @staticmethod
+    def _related(
+        deployed: Deployed, item_id: str, k: int, scored: bool
+    ) -> tuple[np.ndarray, list[float] | None]:
+        index = deployed.item_index.get(item_id)
+        if index is None:
+            scores = deployed.histories.popularity.astype(np.float32)  # unknown item: popular items
+        else:
+            scores = np.array(deployed.model.item_scores(index), dtype=np.float32, copy=True)
+            scores[index] = -np.inf
+        top = top_k(scores, k)
+        return top, softmax_at(scores, top) if scored else None
+
     def history(self, target: Target, user: str | None) -> np.ndarray:
         """The user's training history plus live events after training, as item indices."""
         deployed = target.deployed
@@ -187,29 +209,6 @@ def _num_results(value: int | None) -> int:
     if k > MAX_RESULTS:
         raise InvalidInput(f"numResults must be at most {MAX_RESULTS}; got {k}.")
     return k
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best finite scores, best first (NaN and -inf are never recommended)."""
-    if np.isnan(scores).any():
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.empty(0, np.int64)
-    candidates = np.argpartition(-scores, k - 1)[:k]
-    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return candidates[np.isfinite(scores[candidates])]
-
-
-def _softmax(scores: np.ndarray, chosen: np.ndarray) -> list[float]:
-    """AWS scores: a softmax over all candidates, reported for the chosen ones."""
-    if not len(chosen) or not len(scores):
-        return []
-    finite = np.isfinite(scores)
-    peak = float(scores[chosen[0]]) if np.isfinite(scores[chosen[0]]) else float(np.max(scores[finite]))
-    total = float(np.exp(np.where(finite, scores - peak, -np.inf), dtype=np.float64).sum())
-    chosen_scores = np.exp(scores[chosen].astype(np.float64) - peak) / total
-    return [float(value) for value in chosen_scores.tolist()]
 
 
 def _recommendation_id() -> str:

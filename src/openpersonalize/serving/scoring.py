@@ -1,0 +1,80 @@
+"""Top-k and AWS-style softmax scores, over a dense score vector or a sparse one on a background.
+
+Sparse scoring serves big catalogues: a user's history reaches a few thousand items; every other
+item shares a user-independent background score. The top k then comes from the reached items
+and the best background items (ordered once per model), and the softmax normaliser from the
+reached items plus a per-model constant — no pass over the whole catalogue per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best finite scores, best first (NaN and -inf are never recommended)."""
+    if np.isnan(scores).any():
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.empty(0, np.int64)
+    candidates = np.argpartition(-scores, k - 1)[:k]
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return candidates[np.isfinite(scores[candidates])]
+
+
+def softmax_at(scores: np.ndarray, chosen: np.ndarray) -> list[float]:
+    """AWS scores: a softmax over all candidates, reported for the chosen ones."""
+    if not len(chosen) or not len(scores):
+        return []
+    finite = np.isfinite(scores)
+    peak = float(scores[chosen[0]]) if np.isfinite(scores[chosen[0]]) else float(np.max(scores[finite]))
+    total = float(np.exp(np.where(finite, scores - peak, -np.inf), dtype=np.float64).sum())
+    return [float(v) for v in (np.exp(scores[chosen].astype(np.float64) - peak) / total).tolist()]
+
+
+@dataclass
+class Background:
+    """A model's user-independent scores for items a history does not reach."""
+
+    scores: np.ndarray
+    order: np.ndarray  # item indices, best background score first
+    exp_total: float  # sum of exp(scores): the softmax normaliser's background part at peak 0
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> Background:
+        scores = scores.astype(np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return cls(scores, order, float(np.exp(scores.astype(np.float64)).sum()))
+
+    def rank(
+        self, reached: np.ndarray, reached_scores: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(top k items, their scores, softmax normaliser relative to the best score)."""
+        filler = self.order[: k + len(reached)]
+        if len(reached):
+            taken = np.zeros(len(self.scores), dtype=bool)
+            taken[reached] = True
+            filler = filler[~taken[filler]]
+        filler = filler[:k]
+        items = np.concatenate([reached, filler])
+        scores = np.concatenate([reached_scores, self.scores[filler]])
+        best = top_k(scores, k)
+        items, scores = items[best], scores[best]
+        if not len(items):
+            return items, scores, 1.0
+        peak = float(scores[0])
+        reached64 = reached_scores.astype(np.float64)
+        # Σ over all items = Σ reached exp(s - peak) + e^-peak (Σ_all exp(b) - Σ_reached exp(b))
+        background = self.exp_total - float(np.exp(self.scores[reached].astype(np.float64)).sum())
+        total = float(np.exp(reached64 - peak).sum()) + np.exp(-peak) * max(background, 0.0)
+        return items, scores, total
+
+    @staticmethod
+    def probabilities(scores: np.ndarray, total: float) -> list[float]:
+        if not len(scores):
+            return []
+        peak = float(scores[0])
+        return [float(v) for v in (np.exp(scores.astype(np.float64) - peak) / total).tolist()]

@@ -1,0 +1,59 @@
+"""Sparse scoring (big catalogues) gives the same top items and scores as scoring every item."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openpersonalize.recipes._item_item import ItemItemModel
+from openpersonalize.serving.scoring import Background, softmax_at, top_k
+
+
+def _model(n_items: int, seed: int) -> ItemItemModel:
+    rng = np.random.default_rng(seed)
+    weights = sp.random(n_items, n_items, density=0.02, random_state=seed, format="csr", dtype=np.float32)
+    popularity = rng.integers(1, 500, n_items).astype(np.float32)
+    ids = np.array([f"i{i}" for i in range(n_items)], dtype=object)
+    return ItemItemModel(
+        "aws-user-personalization", ids, weights, popularity, history_window=100, half_life=5
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), history_size=st.integers(1, 30), k=st.integers(1, 60))
+def test_sparse_ranking_matches_dense(seed, history_size, k):
+    model = _model(400, seed)
+    rng = np.random.default_rng(seed + 1)
+    history = rng.integers(0, 400, history_size)
+    dense = model.user_scores(history)
+    expected = top_k(dense, k)
+    reached, reached_scores = model.sparse_user_scores(history)
+    items, scores, total = Background.of(model.background_scores()).rank(reached, reached_scores, k)
+    np.testing.assert_allclose(scores, dense[expected], rtol=1e-5, atol=1e-9)
+    # Same scores; ties may order differently, so compare the score multiset and the items' scores.
+    np.testing.assert_allclose(dense[items], scores, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        Background.probabilities(scores, total), softmax_at(dense, expected), rtol=1e-4
+    )
+
+
+def test_empty_history_and_dense_models_use_the_dense_path():
+    assert _model(50, 1).sparse_user_scores(np.empty(0, np.int64)) is None
+    model = _model(50, 1)
+    dense = ItemItemModel(
+        model.recipe,
+        model.item_ids,
+        model.weights.toarray(),
+        model.popularity,
+        history_window=10,
+        half_life=0,
+    )
+    assert dense.sparse_user_scores(np.array([1, 2])) is None
+
+
+def test_top_k_skips_nan_and_minus_infinity():
+    scores = np.array([0.5, np.nan, -np.inf, 0.9, 0.1], dtype=np.float32)
+    assert top_k(scores, 10).tolist() == [3, 0, 4]
+    assert abs(sum(softmax_at(scores, top_k(scores, 10))) - 1.0) < 1e-6
