@@ -30,6 +30,7 @@ from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
 from openpersonalize.settings import Settings
 from openpersonalize.store.interactions.eventlog import EventLog
+from openpersonalize.store.interactions.tail import LogTailer
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects.factory import open_object_store
 
@@ -44,6 +45,8 @@ class Services:
     event_log: EventLog
     ingestor: EventIngestor
     runtime: Runtime
+    live: LiveEvents
+    tailer: LogTailer
 
     def close(self) -> None:
         self.event_log.close()
@@ -57,14 +60,16 @@ def build_services(settings: Settings) -> Services:
     store = SqlMetadataStore(settings.resolved_metadata_url)
     objects = open_object_store(settings.resolved_object_url, settings)
     ctx = Context(settings=settings, store=store, objects=objects)
+    event_log = EventLog(settings.event_log_dir)
+    tailer = LogTailer(settings.event_log_dir, event_log.writer_id)
+    tailer.skip_existing()  # from here on it follows the other processes' new events
     live = LiveEvents()
     live.add(recent_event_records(store, objects, time.time() - settings.live_events_window_seconds))
-    live.load(settings.event_log_dir)  # before this process appends anything
-    event_log = EventLog(settings.event_log_dir)
+    live.load(settings.event_log_dir)
     ingestor = EventIngestor(store, event_log)
     ingestor.listeners.append(live.add)
     runtime = Runtime(store, ModelCache(objects, settings.data_dir / "model-cache"), live)
-    return Services(settings, ctx, ControlPlane(ctx), event_log, ingestor, runtime)
+    return Services(settings, ctx, ControlPlane(ctx), event_log, ingestor, runtime, live, tailer)
 
 
 def build_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -99,8 +104,10 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         sealer = asyncio.create_task(_seal_periodically(services.event_log, settings.event_log_seal_seconds))
+        follower = asyncio.create_task(_follow_other_processes(services, settings.tail_seconds))
         yield
         sealer.cancel()
+        follower.cancel()
         services.close()
 
     app = Starlette(
@@ -127,6 +134,19 @@ async def _seal_periodically(event_log: EventLog, every: float) -> None:
                 await run_in_threadpool(event_log.seal)
             except Exception:
                 log.exception("sealing the event log failed")
+
+
+async def _follow_other_processes(services: Services, every: float) -> None:
+    """Feed events other server processes wrote (same data directory) into the live user state."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            records = await run_in_threadpool(services.tailer.poll)
+        except Exception:
+            log.exception("following the event log failed")
+            continue
+        if records:
+            services.live.add(records)
 
 
 def _inline_when_ready(

@@ -51,6 +51,8 @@ class Settings:
     # The server seals its event-log segment this often; workers then compact sealed segments to Parquet.
     event_log_seal_seconds: float = 60.0
     compaction_seconds: float = 60.0
+    # How often a server reads events other server processes wrote to the shared data directory.
+    tail_seconds: float = 0.25
     # At start-up, serving reloads compacted events this recent into its live per-user state.
     live_events_window_seconds: float = 30 * 86400.0
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.

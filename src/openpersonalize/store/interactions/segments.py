@@ -114,10 +114,14 @@ class Scan:
     """Iterates the valid frames of one segment. After iteration, ``end`` is the byte offset past
     the last valid frame and ``problem`` says why scanning stopped early (None: clean end)."""
 
-    def __init__(self, segment: Segment, limit: int | None = None) -> None:
+    def __init__(
+        self, segment: Segment, limit: int | None = None, resume: tuple[int, int] | None = None
+    ) -> None:
         self.segment = segment
         self._file: IO[bytes] = open(segment.path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115
         self._limit = limit
+        # (byte offset, next sequence number) where an earlier scan of this segment stopped.
+        self._resume = resume
         self.end = 0
         self.last_seq: int | None = None
         self.problem: str | None = None
@@ -132,6 +136,10 @@ class Scan:
                 return
             offset = self.end = len(MAGIC)
             expected = self.segment.first_seq
+            if self._resume is not None and self._resume[0] > offset:
+                offset = self.end = self._resume[0]
+                expected = self._resume[1]
+                f.seek(offset)
             while offset < limit:
                 if limit - offset < _FRAME.size:
                     self.problem = "truncated frame header"
@@ -158,10 +166,12 @@ class Scan:
             raise CorruptSegmentError(f"{self.segment.path}: {self.problem} at byte {self.end}")
 
 
-def open_scan(segment: Segment, limit: int | None = None) -> Scan | None:
+def open_scan(
+    segment: Segment, limit: int | None = None, resume: tuple[int, int] | None = None
+) -> Scan | None:
     """Open a segment for reading, following a concurrent seal (rename); None if it was removed."""
     try:
-        return Scan(segment, limit)
+        return Scan(segment, limit, resume)
     except FileNotFoundError:
         if segment.sealed:
             return None
@@ -170,7 +180,7 @@ def open_scan(segment: Segment, limit: int | None = None) -> Scan | None:
         sealed = parse_segment(path)
         if sealed is not None:
             try:
-                return Scan(sealed, limit)
+                return Scan(sealed, limit, resume)
             except FileNotFoundError:
                 return None
     return None
