@@ -329,3 +329,57 @@ def test_automatic_training_runs_on_schedule(tmp_path):
         assert latest["performAutoTraining"] is False and latest["latestSolutionUpdate"]["status"] == "ACTIVE"
     finally:
         live.stop()
+
+
+def test_update_training_mode_needs_a_full_version(personalize, loaded):
+    solution = personalize.create_solution(name="upd", datasetGroupArn=loaded["group"], recipeArn=UP)[
+        "solutionArn"
+    ]
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution_version(solutionArn=solution, trainingMode="UPDATE")
+    full = personalize.create_solution_version(solutionArn=solution, name="first")["solutionVersionArn"]
+    wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=full), "solutionVersion", 60)
+    update = personalize.create_solution_version(solutionArn=solution, trainingMode="UPDATE")[
+        "solutionVersionArn"
+    ]
+    done = wait_for(
+        lambda: personalize.describe_solution_version(solutionVersionArn=update), "solutionVersion", 60
+    )
+    assert done["status"] == "ACTIVE" and done["trainingMode"] == "UPDATE"
+    assert (
+        personalize.describe_solution_version(solutionVersionArn=full)["solutionVersion"]["name"] == "first"
+    )
+    with pytest.raises(personalize.exceptions.ResourceAlreadyExistsException):
+        personalize.create_solution_version(solutionArn=solution, name="first")
+    sims = personalize.create_solution(name="sims-upd", datasetGroupArn=loaded["group"], recipeArn=SIMS)[
+        "solutionArn"
+    ]
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution_version(solutionArn=sims, trainingMode="UPDATE")
+
+
+def test_solution_input_errors(personalize, loaded):
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution(name="none", datasetGroupArn=loaded["group"])
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution(
+            name="domain", datasetGroupArn=loaded["group"],
+            recipeArn="arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you",
+        )  # fmt: skip
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution(
+            name="bad-threshold", datasetGroupArn=loaded["group"], recipeArn=UP,
+            solutionConfig={"eventValueThreshold": "lots"},
+        )  # fmt: skip
+    with pytest.raises(personalize.exceptions.InvalidInputException) as err:
+        personalize.create_solution(
+            name="bad-hp", datasetGroupArn=loaded["group"], recipeArn=UP,
+            solutionConfig={"algorithmHyperParameters": {"hidden_dimension": "many"}},
+        )  # fmt: skip
+    assert "hidden_dimension" in err.value.response["Error"]["Message"]
+    auto = personalize.create_solution(name="automl", datasetGroupArn=loaded["group"], performAutoML=True)
+    described = personalize.describe_solution(solutionArn=auto["solutionArn"])["solution"]
+    assert described["autoMLResult"]["bestRecipeArn"] == UP
+    assert [s["name"] for s in personalize.list_solutions(datasetGroupArn=loaded["group"])["solutions"]] == [
+        "automl"
+    ]

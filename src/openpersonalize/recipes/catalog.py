@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from openpersonalize.errors import InvalidInput
+
 RECIPE_ARN = "arn:aws:personalize:::recipe/{}"
 ALGORITHM_ARN = "arn:aws:personalize:::algorithm/{}"
 TRANSFORM_ARN = "arn:aws:personalize:::feature-transformation/{}"
@@ -244,3 +246,26 @@ RECIPES: tuple[RecipeInfo, ...] = (
 BY_ARN = {r.arn: r for r in RECIPES}
 BY_ALGORITHM_ARN = {r.algorithm_arn: r for r in RECIPES}
 BY_TRANSFORM_ARN = {r.transformation_arn: r for r in RECIPES if r.transformation_arn}
+
+
+def check_hyperparameters(recipe: RecipeInfo, values: dict[str, str]) -> None:
+    """Check given algorithmHyperParameters against the recipe's declared types and ranges.
+
+    Names the recipe does not declare are left to the recipe (ours add a few of their own)."""
+    declared = {h.name: h for h in recipe.hyperparameters}
+    for name, raw in values.items():
+        h = declared.get(name)
+        if h is None:
+            continue
+        where = f"solutionConfig.algorithmHyperParameters.{name}"
+        if h.kind == "categorical":
+            if raw.lower() not in {v.lower() for v in h.values}:
+                raise InvalidInput(f"{where} must be one of {', '.join(h.values)}; got '{raw}'.")
+            continue
+        try:
+            value = int(raw) if h.kind == "integer" else float(raw)
+        except ValueError:
+            kind = "an integer" if h.kind == "integer" else "a number"
+            raise InvalidInput(f"{where} must be {kind}; got '{raw}'.") from None
+        if (h.low is not None and value < h.low) or (h.high is not None and value > h.high):
+            raise InvalidInput(f"{where} must be between {h.low:g} and {h.high:g}; got {raw}.")

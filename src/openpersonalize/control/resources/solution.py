@@ -17,7 +17,7 @@ from openpersonalize.control.resources.common import (
     view,
 )
 from openpersonalize.errors import InvalidInput, ResourceInUse
-from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
+from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo, check_hyperparameters
 from openpersonalize.store.metadata import Resource
 
 KIND = "solution"
@@ -59,8 +59,9 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         recipe_arn = recipe_arn or DEFAULT_AUTOML_RECIPE
         attrs["autoMLResult"] = {"bestRecipeArn": recipe_arn}
     assert recipe_arn is not None
-    trainable_recipe(recipe_arn)
+    recipe = trainable_recipe(recipe_arn)
     _check_config(config)
+    check_hyperparameters(recipe, config.get("algorithmHyperParameters") or {})
     attrs["recipeArn"] = recipe_arn
     if p.get("eventType"):
         attrs["eventType"] = p["eventType"]
