@@ -113,6 +113,32 @@ def worker(
 
 
 @app.command()
+def jobs(
+    data_dir: DataDir = None,
+    metadata_url: MetadataUrl = None,
+    limit: Annotated[int, typer.Option(help="How many of the newest jobs to show.")] = 20,
+) -> None:
+    """Show background jobs (imports, trainings) with their progress."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from openpersonalize.store.metadata.sql import SqlMetadataStore
+
+    settings = _settings(data_dir=data_dir, metadata_url=metadata_url)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    table = Table(title="Jobs, newest first")
+    for column in ("id", "kind", "resource", "status", "progress", "attempts", "error"):
+        table.add_column(column)
+    for job in store.recent_jobs(limit):
+        progress = f"{job.progress * 100:.0f}%" if job.progress is not None else ""
+        table.add_row(
+            str(job.id), job.kind, job.resource_arn, job.status, progress, str(job.attempts), job.error or ""
+        )
+    Console().print(table)
+    store.close()
+
+
+@app.command()
 def demo(
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Where the demo server keeps its data.")

@@ -32,6 +32,7 @@ from openpersonalize.store.metadata import Job
 
 log = logging.getLogger(__name__)
 RETRY_DELAY_SECONDS = 1.0
+PROGRESS_EVERY_SECONDS = 1.0
 
 
 class Worker:
@@ -153,6 +154,7 @@ class _Heartbeat:
         self.worker = worker
         self.job = job
         self.progress: float | None = None
+        self._written = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{job.id}", daemon=True)
 
@@ -165,6 +167,10 @@ class _Heartbeat:
 
     def set_progress(self, fraction: float) -> None:
         self.progress = max(0.0, min(1.0, fraction))
+        now = time.time()
+        if now - self._written >= PROGRESS_EVERY_SECONDS:  # show progress promptly, not only on beats
+            self._written = now
+            self.worker.ctx.store.heartbeat(self.job.id, self.worker.worker_id, now, self.progress)
 
     def _loop(self) -> None:
         interval = max(0.2, self.worker.settings.job_stale_seconds / 4)

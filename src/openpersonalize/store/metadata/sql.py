@@ -245,6 +245,11 @@ class SqlMetadataStore:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
         return _job(row) if row else None
 
+    def recent_jobs(self, limit: int = 20) -> builtins.list[Job]:
+        query = sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_job(r) for r in conn.execute(query).mappings()]
+
     def jobs_for(self, resource_arn: str) -> builtins.list[Job]:
         query = sa.select(jobs).where(jobs.c.resource_arn == resource_arn).order_by(jobs.c.id)
         with self.engine.connect() as conn:
