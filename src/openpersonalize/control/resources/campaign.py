@@ -77,7 +77,7 @@ def _deployment(ctx: Context, version_arn: str, config: dict[str, Any]) -> dict[
 def create(ctx: Context, call: Call) -> dict[str, Any]:
     p = call.params
     arn = call.scope.arn(KIND, p["name"])
-    ensure_name_free(ctx, KIND, arn, "Campaign", p["name"])
+    ensure_name_free(ctx, arn, "Campaign", p["name"])
     config = _config(p, p["solutionVersionArn"])
     attrs = _deployment(ctx, p["solutionVersionArn"], config)
     attrs["minProvisionedTPS"] = int(p.get("minProvisionedTPS") or 1)

@@ -9,9 +9,11 @@ from typing import Any
 import orjson
 
 from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import ACTIVE
 from openpersonalize.errors import (
     InvalidInput,
     InvalidNextToken,
+    ResourceAlreadyExists,
     ResourceInUse,
     ResourceNotFound,
     TooManyTags,
@@ -114,9 +116,8 @@ def request_tags(call: Call) -> dict[str, str]:
     return tags
 
 
-def ensure_name_free(ctx: Context, kind: str, arn: str, label: str, name: str) -> None:
-    from openpersonalize.errors import ResourceAlreadyExists
-
+def ensure_name_free(ctx: Context, arn: str, label: str, name: str) -> None:
+    """Names are unique per kind through the ARN they make; say so with the resource's label."""
     if ctx.store.get(arn) is not None:
         raise ResourceAlreadyExists(f"{label} with name {name} already exists.")
 
@@ -129,8 +130,6 @@ def ensure_no_children(ctx: Context, what: str, children: Iterable[tuple[str, st
 
 
 def require_active(resource: Resource, label: str) -> None:
-    from openpersonalize.control.lifecycle import ACTIVE
-
     if resource.status != ACTIVE:
         raise ResourceInUse(f"{label} {resource.arn} is not ACTIVE (status: {resource.status}).")
 
@@ -160,7 +159,7 @@ def new_resource(
     *,
     group: str | None = None,
     parent: str | None = None,
-    status: str = "ACTIVE",
+    status: str = ACTIVE,
     name_key: str | None = None,
     alt_key: str | None = None,
 ) -> Resource:

@@ -32,7 +32,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     p = call.params
     check_role_kms(p)
     arn = call.scope.arn(KIND, p["name"])
-    ensure_name_free(ctx, KIND, arn, "Dataset group", p["name"])
+    ensure_name_free(ctx, arn, "Dataset group", p["name"])
     attrs = {k: p[k] for k in ("roleArn", "kmsKeyArn", "domain") if p.get(k)}
     # Creating a group is instantaneous here, so it is ACTIVE by the first Describe.
     ctx.store.create(

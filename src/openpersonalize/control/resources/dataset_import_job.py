@@ -40,7 +40,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
             "importMode INCREMENTAL needs existing bulk data in the dataset; run a FULL import first."
         )
     arn = call.scope.arn(KIND, p["jobName"])
-    ensure_name_free(ctx, KIND, arn, "Dataset import job", p["jobName"])
+    ensure_name_free(ctx, arn, "Dataset import job", p["jobName"])
     if ctx.store.count(KIND, statuses=IN_FLIGHT) >= MAX_IN_FLIGHT:
         raise LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status.")
     attrs: dict[str, Any] = {

@@ -27,7 +27,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         p["schema"], p.get("domain")
     )  # reject bad Avro and Personalize rule violations before storing anything
     arn = call.scope.arn(KIND, p["name"])
-    ensure_name_free(ctx, KIND, arn, "Schema", p["name"])
+    ensure_name_free(ctx, arn, "Schema", p["name"])
     attrs = {"schema": p["schema"]}
     if p.get("domain"):
         attrs["domain"] = p["domain"]

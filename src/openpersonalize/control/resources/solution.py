@@ -68,7 +68,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     if config:
         attrs["solutionConfig"] = config
     arn = call.scope.arn(KIND, p["name"])
-    ensure_name_free(ctx, KIND, arn, "Solution", p["name"])
+    ensure_name_free(ctx, arn, "Solution", p["name"])
     ctx.store.create(
         new_resource(ctx, KIND, arn, p["name"], attrs, group=group.arn),
         tags=request_tags(call),
