@@ -7,12 +7,12 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import ACTIVE, CREATE_FAILED
 from openpersonalize.control.resources.common import (
+    describer,
     ensure_name_free,
-    list_page,
+    lister,
     new_resource,
     request_tags,
     require,
-    view,
 )
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
 from openpersonalize.store.metadata import Resource
@@ -91,17 +91,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"campaignArn": arn}
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"campaign": view(require(ctx, call.params["campaignArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    solution_arn = call.params.get("solutionArn")
-    if solution_arn:
-        require(ctx, solution_arn, "solution")
-    return list_page(ctx, call, KIND, "campaigns", parent_arn=solution_arn)
-
-
 def update(ctx: Context, call: Call) -> dict[str, Any]:
     p = call.params
     campaign = require(ctx, p["campaignArn"], KIND)
@@ -132,6 +121,10 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     campaign = require(ctx, call.params["campaignArn"], KIND)
     ctx.store.delete(campaign.arn)
     return {}
+
+
+describe = describer(KIND, "campaign")
+list_ = lister(KIND, "campaigns", "solution")
 
 
 OPERATIONS = {

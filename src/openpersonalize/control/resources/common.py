@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -178,3 +178,31 @@ def new_resource(
         updated=now,
         attrs=attrs,
     )
+
+
+Handler = Callable[[Context, Call], dict[str, Any]]
+
+
+def describer(kind: str, key: str) -> Handler:
+    """A DescribeX handler: the resource named by its ARN member, as ``{key: view}``."""
+    member = ARN_KEYS[kind]
+
+    def describe(ctx: Context, call: Call) -> dict[str, Any]:
+        return {key: view(require(ctx, call.params[member], kind))}
+
+    return describe
+
+
+def lister(kind: str, result_key: str, parent_kind: str | None = None) -> Handler:
+    """A ListX handler, newest first, optionally for one parent (an unknown parent is an error)."""
+    member = ARN_KEYS[parent_kind] if parent_kind else None
+
+    def list_(ctx: Context, call: Call) -> dict[str, Any]:
+        parent = call.params.get(member) if member else None
+        if parent and parent_kind:
+            require(ctx, parent, parent_kind)
+        if parent_kind == "dataset-group":
+            return list_page(ctx, call, kind, result_key, dataset_group_arn=parent)
+        return list_page(ctx, call, kind, result_key, parent_arn=parent)
+
+    return list_

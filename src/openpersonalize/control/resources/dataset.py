@@ -9,12 +9,12 @@ from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import ACTIVE, IN_FLIGHT
 from openpersonalize.control.resources import schema as schemas
 from openpersonalize.control.resources.common import (
-    list_page,
+    describer,
+    lister,
     new_resource,
     request_tags,
     require,
     require_active,
-    view,
 )
 from openpersonalize.data.fields import DATASET_TYPES, normalize_dataset_type
 from openpersonalize.data.schema import check_dataset_type, check_replacement
@@ -74,17 +74,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"datasetArn": arn}
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"dataset": view(require(ctx, call.params["datasetArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    group_arn = call.params.get("datasetGroupArn")
-    if group_arn:
-        require(ctx, group_arn, "dataset-group")
-    return list_page(ctx, call, KIND, "datasets", dataset_group_arn=group_arn)
-
-
 def update(ctx: Context, call: Call) -> dict[str, Any]:
     dataset = require(ctx, call.params["datasetArn"], KIND)
     require_active(dataset, "Dataset")
@@ -117,6 +106,10 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
 
 def data_prefix(dataset: Resource) -> str:
     return f"datasets/{dataset.attrs['_id']}/"
+
+
+describe = describer(KIND, "dataset")
+list_ = lister(KIND, "datasets", "dataset-group")
 
 
 OPERATIONS = {

@@ -7,13 +7,13 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import (
     check_role_kms,
+    describer,
     ensure_name_free,
     ensure_no_children,
-    list_page,
+    lister,
     new_resource,
     request_tags,
     require,
-    view,
 )
 
 KIND = "dataset-group"
@@ -45,14 +45,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return out
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"datasetGroup": view(require(ctx, call.params["datasetGroupArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    return list_page(ctx, call, KIND, "datasetGroups")
-
-
 def delete(ctx: Context, call: Call) -> dict[str, Any]:
     arn = call.params["datasetGroupArn"]
     require(ctx, arn, KIND)
@@ -63,6 +55,10 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     )
     ctx.store.delete(arn)
     return {}
+
+
+describe = describer(KIND, "datasetGroup")
+list_ = lister(KIND, "datasetGroups")
 
 
 OPERATIONS = {

@@ -7,13 +7,13 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
 from openpersonalize.control.resources.common import (
+    describer,
     ensure_name_free,
-    list_page,
+    lister,
     new_resource,
     request_tags,
     require,
     require_active,
-    view,
 )
 from openpersonalize.data.locations import validate_location_syntax
 from openpersonalize.errors import InvalidInput, LimitExceeded
@@ -68,15 +68,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"datasetImportJobArn": arn}
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"datasetImportJob": view(require(ctx, call.params["datasetImportJobArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    dataset_arn = call.params.get("datasetArn")
-    if dataset_arn:
-        require(ctx, dataset_arn, "dataset")
-    return list_page(ctx, call, KIND, "datasetImportJobs", parent_arn=dataset_arn)
+describe = describer(KIND, "datasetImportJob")
+list_ = lister(KIND, "datasetImportJobs", "dataset")
 
 
 OPERATIONS = {

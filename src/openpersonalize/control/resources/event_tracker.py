@@ -7,12 +7,12 @@ from typing import Any
 
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import (
-    list_page,
+    describer,
+    lister,
     new_resource,
     request_tags,
     require,
     require_active,
-    view,
 )
 from openpersonalize.errors import ResourceAlreadyExists
 
@@ -37,21 +37,14 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"eventTrackerArn": arn, "trackingId": tracking_id}
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"eventTracker": view(require(ctx, call.params["eventTrackerArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    group_arn = call.params.get("datasetGroupArn")
-    if group_arn:
-        require(ctx, group_arn, "dataset-group")
-    return list_page(ctx, call, KIND, "eventTrackers", dataset_group_arn=group_arn)
-
-
 def delete(ctx: Context, call: Call) -> dict[str, Any]:
     require(ctx, call.params["eventTrackerArn"], KIND)
     ctx.store.delete(call.params["eventTrackerArn"])
     return {}
+
+
+describe = describer(KIND, "eventTracker")
+list_ = lister(KIND, "eventTrackers", "dataset-group")
 
 
 OPERATIONS = {

@@ -7,11 +7,11 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import (
     all_of,
+    describer,
     ensure_name_free,
-    list_page,
+    lister,
     new_resource,
     require,
-    view,
 )
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import parse_schema
@@ -35,14 +35,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"schemaArn": arn}
 
 
-def describe(ctx: Context, call: Call) -> dict[str, Any]:
-    return {"schema": view(require(ctx, call.params["schemaArn"], KIND))}
-
-
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    return list_page(ctx, call, KIND, "schemas")
-
-
 def delete(ctx: Context, call: Call) -> dict[str, Any]:
     arn = call.params["schemaArn"]
     require(ctx, arn, KIND)
@@ -55,6 +47,10 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
 
 def parsed(resource: Resource) -> ParsedSchema:
     return parse_schema(resource.attrs["schema"])
+
+
+describe = describer(KIND, "schema")
+list_ = lister(KIND, "schemas")
 
 
 OPERATIONS = {

@@ -9,7 +9,7 @@ from openpersonalize.control.lifecycle import ACTIVE, IN_FLIGHT
 from openpersonalize.control.resources.common import (
     all_of,
     ensure_name_free,
-    list_page,
+    lister,
     new_resource,
     request_tags,
     require,
@@ -99,13 +99,6 @@ def describe(ctx: Context, call: Call) -> dict[str, Any]:
     return {"solution": out}
 
 
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    group_arn = call.params.get("datasetGroupArn")
-    if group_arn:
-        require(ctx, group_arn, "dataset-group")
-    return list_page(ctx, call, KIND, "solutions", dataset_group_arn=group_arn)
-
-
 def update(ctx: Context, call: Call) -> dict[str, Any]:
     p = call.params
     solution = require(ctx, p["solutionArn"], KIND)
@@ -149,6 +142,9 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
 
 def model_prefix(version: Resource) -> str:
     return f"models/{version.attrs['_id']}/"
+
+
+list_ = lister(KIND, "solutions", "dataset-group")
 
 
 OPERATIONS = {

@@ -15,7 +15,7 @@ from openpersonalize.control.lifecycle import (
     IN_FLIGHT,
 )
 from openpersonalize.control.resources.common import (
-    list_page,
+    lister,
     new_resource,
     request_tags,
     require,
@@ -99,13 +99,6 @@ def describe(ctx: Context, call: Call) -> dict[str, Any]:
     return {"solutionVersion": out}
 
 
-def list_(ctx: Context, call: Call) -> dict[str, Any]:
-    solution_arn = call.params.get("solutionArn")
-    if solution_arn:
-        require(ctx, solution_arn, "solution")
-    return list_page(ctx, call, KIND, "solutionVersions", parent_arn=solution_arn)
-
-
 def stop(ctx: Context, call: Call) -> dict[str, Any]:
     version = require(ctx, call.params["solutionVersionArn"], KIND)
     if ctx.store.update(version.arn, status=CREATE_STOPPED, expect_status=[CREATE_PENDING]) is not None:
@@ -122,6 +115,9 @@ def get_metrics(ctx: Context, call: Call) -> dict[str, Any]:
     version = require(ctx, call.params["solutionVersionArn"], KIND)
     require_active(version, "Solution version")
     return {"solutionVersionArn": version.arn, "metrics": version.attrs.get("_metrics", {})}
+
+
+list_ = lister(KIND, "solutionVersions", "solution")
 
 
 OPERATIONS = {
