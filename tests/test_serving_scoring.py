@@ -57,3 +57,42 @@ def test_top_k_skips_nan_and_minus_infinity():
     scores = np.array([0.5, np.nan, -np.inf, 0.9, 0.1], dtype=np.float32)
     assert top_k(scores, 10).tolist() == [3, 0, 4]
     assert abs(sum(softmax_at(scores, top_k(scores, 10))) - 1.0) < 1e-6
+
+
+def test_model_cache_keeps_within_its_memory_budget(tmp_path):
+    import pyarrow as pa
+
+    from openpersonalize.data.histories import Histories
+    from openpersonalize.data.snapshot import build_snapshot
+    from openpersonalize.recipes.registry import get_recipe
+    from openpersonalize.serving.models import ModelCache
+    from openpersonalize.settings import Settings
+    from openpersonalize.store.objects.factory import open_object_store
+
+    rng = np.random.default_rng(0)
+    table = pa.table(
+        {
+            "USER_ID": [f"u{u}" for u in rng.integers(0, 50, 2000)],
+            "ITEM_ID": [f"i{i}" for i in rng.integers(0, 300, 2000)],
+            "EVENT_TYPE": ["click"] * 2000,
+            "TIMESTAMP": np.arange(2000, dtype=np.int64),
+        }
+    )
+    snapshot = build_snapshot(table)
+    objects = open_object_store((tmp_path / "objects").as_uri(), Settings(data_dir=tmp_path))
+    for name in ("a", "b", "c"):
+        directory = tmp_path / f"model-{name}"
+        directory.mkdir()
+        get_recipe("aws-user-personalization").fit(snapshot, {}).save(directory)
+        Histories.from_snapshot(snapshot).save(directory)
+        for path in directory.iterdir():
+            objects.put_file(f"models/{name}/{path.name}", path)
+    one = ModelCache(objects, tmp_path / "cache").get("a", "models/a/", 0.0).size_bytes
+    assert one > 300 * 300 * 4  # the dense EASE matrix is in there
+    cache = ModelCache(objects, tmp_path / "cache2", budget_bytes=int(one * 2.5))
+    for name in ("a", "b", "c"):
+        cache.get(name, f"models/{name}/", 0.0)
+    assert list(cache._loaded) == ["b", "c"]
+    tiny = ModelCache(objects, tmp_path / "cache3", budget_bytes=1)
+    tiny.get("a", "models/a/", 0.0)
+    assert list(tiny._loaded) == ["a"]  # the newest always stays

@@ -68,7 +68,11 @@ def build_services(settings: Settings) -> Services:
     live.load(settings.event_log_dir)
     ingestor = EventIngestor(store, event_log)
     ingestor.listeners.append(live.add)
-    runtime = Runtime(store, ModelCache(objects, settings.data_dir / "model-cache"), live)
+    runtime = Runtime(
+        store,
+        ModelCache(objects, settings.data_dir / "model-cache", settings.model_cache_megabytes << 20),
+        live,
+    )
     return Services(settings, ctx, ControlPlane(ctx), event_log, ingestor, runtime, live, tailer)
 
 

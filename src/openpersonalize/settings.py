@@ -53,6 +53,8 @@ class Settings:
     compaction_seconds: float = 60.0
     # How often a server reads events other server processes wrote to the shared data directory.
     tail_seconds: float = 0.25
+    # Memory the serving process may spend on loaded models (least recently used go first).
+    model_cache_megabytes: int = 4096
     # At start-up, serving reloads compacted events this recent into its live per-user state.
     live_events_window_seconds: float = 30 * 86400.0
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.

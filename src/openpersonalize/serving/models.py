@@ -15,8 +15,6 @@ from openpersonalize.recipes.registry import load_model
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
 from openpersonalize.store.objects import ObjectStore
 
-CACHE_SIZE = 16
-
 
 @dataclass
 class Deployed:
@@ -27,6 +25,7 @@ class Deployed:
     histories: Histories
     trained_at: float
     item_index: dict[str, int] = field(default_factory=dict)
+    size_bytes: int = 0
     _background: Background | None = None
     _cold: dict[tuple[int, bool], tuple[np.ndarray, list[float] | None]] = field(default_factory=dict)
 
@@ -56,10 +55,13 @@ class Deployed:
 
 
 class ModelCache:
-    def __init__(self, objects: ObjectStore, cache_dir: Path, size: int = CACHE_SIZE) -> None:
+    """Loaded models, least recently used dropped first once they outgrow ``budget_bytes``
+    (a dense EASE model of 20k items alone is 1.6 GB); the newest always stays."""
+
+    def __init__(self, objects: ObjectStore, cache_dir: Path, budget_bytes: int = 4 << 30) -> None:
         self.objects = objects
         self.cache_dir = cache_dir
-        self.size = size
+        self.budget_bytes = budget_bytes
         self._loaded: OrderedDict[str, Deployed] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -72,7 +74,9 @@ class ModelCache:
         deployed = self._load(version_arn, prefix, trained_at)
         with self._lock:
             self._loaded[version_arn] = deployed
-            while len(self._loaded) > self.size:
+            while (
+                len(self._loaded) > 1 and sum(d.size_bytes for d in self._loaded.values()) > self.budget_bytes
+            ):
                 self._loaded.popitem(last=False)
         return deployed
 
@@ -83,4 +87,7 @@ class ModelCache:
             target = directory / key[len(prefix) :]
             if not target.exists():
                 self.objects.get_file(key, target)
-        return Deployed(version_arn, load_model(directory), Histories.load(directory), trained_at)
+        deployed = Deployed(version_arn, load_model(directory), Histories.load(directory), trained_at)
+        # The artifact files are uncompressed arrays: their size is close to the memory they take.
+        deployed.size_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
+        return deployed
