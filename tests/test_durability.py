@@ -243,3 +243,18 @@ def test_import_survives_kill_9_of_its_worker(tmp_path):
         assert read_dataset(*stores, arns["dataset"]).num_rows == 800_000
     finally:
         live.stop()
+
+
+def test_workers_of_a_killed_server_exit(tmp_path):
+    import psutil
+
+    port = free_port()
+    proc = _serve(tmp_path / "data", port)
+    children = psutil.Process(proc.pid).children()
+    assert children, "serve starts a worker process"
+    proc.kill()  # kill -9 of serve alone, not its process group
+    proc.wait()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    for p in alive:
+        p.kill()
+    assert not alive, "workers outlived their serve process"

@@ -108,6 +108,8 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if settings.parent_pid:
+        threading.Thread(target=_stop_when_orphaned, args=(settings.parent_pid, stop), daemon=True).start()
     Worker(ctx).run_forever(stop)
     store.close()
 
@@ -163,6 +165,14 @@ def demo(
     run_demo(data_dir, port, keep_running)
 
 
+def _stop_when_orphaned(parent_pid: int, stop: threading.Event) -> None:
+    """A worker started by `serve` ends with it, however `serve` ended."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            logging.getLogger(__name__).warning("the serve process %s is gone; stopping", parent_pid)
+            stop.set()
+
+
 class _WorkerSupervisor:
     """Keeps `settings.workers` worker processes running next to the server."""
 
@@ -173,7 +183,7 @@ class _WorkerSupervisor:
         self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **self.settings.to_env()}
+        env = {**os.environ, **self.settings.to_env(), "OPENPERSONALIZE_PARENT_PID": str(os.getpid())}
         return subprocess.Popen([sys.executable, "-m", "openpersonalize", "worker"], env=env)
 
     def start(self) -> None:

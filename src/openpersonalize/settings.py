@@ -34,6 +34,8 @@ class Settings:
     # Job workers `serve` spawns (0: run none; start `openpersonalize worker` yourself).
     workers: int = 1
     job_poll_seconds: float = 0.1
+    # Set by `serve` for the workers it starts: they exit when that process is gone (even kill -9).
+    parent_pid: int = 0
     # A job whose worker has not sent a heartbeat for this long is taken as crashed.
     job_stale_seconds: float = 30.0
     job_max_attempts: int = 3
