@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openpersonalize.data.event_compaction import read_event_part
+from openpersonalize.data.event_compaction import read_parquet_part
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import arrow_schema, parse_schema
 from openpersonalize.errors import ResourceNotFound
@@ -48,7 +48,7 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
             written.append(np.full(tables[-1].num_rows, float(group.get("at", 0.0))))
             event_ids += [None] * tables[-1].num_rows
     for part in dataset.attrs.get("_events", []):
-        events = read_event_part(objects, part["key"])
+        events = read_parquet_part(objects, part["key"])
         tables.append(_conform(events, target))
         written.append(events.column("_at").to_numpy(zero_copy_only=False).astype(np.float64))
         event_ids += events.column("_event_id").to_pylist()
@@ -66,7 +66,7 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
 
 
 def _read_part(objects: ObjectStore, key: str, target: pa.Schema) -> pa.Table:
-    return _conform(read_event_part(objects, key), target)
+    return _conform(read_parquet_part(objects, key), target)
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:

@@ -29,7 +29,7 @@ from openpersonalize.store.interactions.eventlog import (
     read_segment,
     remove_sealed_segments,
 )
-from openpersonalize.store.metadata import MetadataStore, Resource
+from openpersonalize.store.metadata import MetadataStore, Resource, all_resources
 from openpersonalize.store.objects import ObjectStore
 
 # Bookkeeping columns kept next to the schema's columns in event parts.
@@ -50,7 +50,7 @@ def compact_event_log(store: MetadataStore, objects: ObjectStore, log_dir: Path)
         if not locked:
             return 0  # another process is compacting this directory
         moved = 0
-        datasets = {d.attrs["_id"]: d for d in _all_datasets(store)}
+        datasets = {d.attrs["_id"]: d for d in all_resources(store, "dataset")}
         for segment in list_sealed_segments(log_dir):
             by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for _, record in read_segment(segment):
@@ -95,7 +95,8 @@ def _write_part(
     return len(rows)
 
 
-def read_event_part(objects: ObjectStore, key: str) -> pa.Table:
+def read_parquet_part(objects: ObjectStore, key: str) -> pa.Table:
+    """A Parquet file of the object store (bulk-import or event part), read locally when possible."""
     local = objects.local_path(key)
     return pq.read_table(local) if local is not None else pq.read_table(io.BytesIO(objects.get_bytes(key)))
 
@@ -104,27 +105,17 @@ def recent_event_records(
     store: MetadataStore, objects: ObjectStore, since: float
 ) -> Iterator[dict[str, Any]]:
     """Compacted interaction records written after ``since`` (for serving's live state at start-up)."""
-    for dataset in _all_datasets(store):
+    for dataset in all_resources(store, "dataset"):
         if dataset.attrs.get("datasetType") != "INTERACTIONS":
             continue
         for part in dataset.attrs.get("_events") or []:
             if part["last"] <= since:
                 continue
-            table = read_event_part(objects, part["key"])
+            table = read_parquet_part(objects, part["key"])
             columns = [c for c in ("USER_ID", "ITEM_ID", "_session", "_at") if c in table.column_names]
             for row in table.select(columns).to_pylist():
                 if (row.get("_at") or 0.0) > since:
                     yield {**row, "_ds": dataset.attrs["_id"], "_type": "INTERACTIONS"}
-
-
-def _all_datasets(store: MetadataStore) -> Iterator[Resource]:
-    after = None
-    while True:
-        page = store.list("dataset", limit=500, after=after)
-        yield from page.items
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from openpersonalize.errors import (
     ResourceNotFound,
     TooManyTags,
 )
-from openpersonalize.store.metadata import Resource
+from openpersonalize.store.metadata import Resource, all_resources
 
 MAX_TAGS = 200
 
@@ -141,13 +141,7 @@ def check_role_kms(params: dict[str, Any]) -> None:
 
 def all_of(ctx: Context, kind: str, **filters: Any) -> Iterator[Resource]:
     """Every resource of a kind (paging through the store)."""
-    after = None
-    while True:
-        page = ctx.store.list(kind, limit=500, after=after, **filters)
-        yield from page.items
-        if page.next_after is None:
-            return
-        after = page.next_after
+    return all_resources(ctx.store, kind, **filters)
 
 
 def new_resource(

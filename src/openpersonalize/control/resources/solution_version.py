@@ -22,7 +22,7 @@ from openpersonalize.control.resources.common import (
     require_active,
     view,
 )
-from openpersonalize.errors import InvalidInput, LimitExceeded, ResourceAlreadyExists, ResourceInUse
+from openpersonalize.errors import InvalidInput, LimitExceeded, ResourceInUse
 from openpersonalize.recipes.catalog import BY_ARN
 from openpersonalize.store.metadata import Job, Resource
 
@@ -54,8 +54,6 @@ def start_training(
             )
     version_id = uuid.uuid4().hex[:8]
     arn = f"{solution.arn}/{version_id}"
-    if name and any(v.name == name for v in ctx.store.list(KIND, parent_arn=solution.arn, limit=1000).items):
-        raise ResourceAlreadyExists(f"Solution version with name {name} already exists.")
     attrs = {k: solution.attrs[k] for k in SNAPSHOT if k in solution.attrs}
     attrs.update(solutionArn=solution.arn, trainingMode=mode, trainingType=training_type, _id=version_id)
     ctx.store.create(

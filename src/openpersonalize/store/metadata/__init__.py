@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from openpersonalize.store.metadata.records import Job, Page, Resource
 
@@ -63,4 +63,15 @@ class MetadataStore(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["Job", "MetadataStore", "Page", "Resource"]
+def all_resources(store: MetadataStore, kind: str, **filters: Any) -> Iterator[Resource]:
+    """Every resource of a kind, paging through the store (newest first)."""
+    after = None
+    while True:
+        page = store.list(kind, limit=500, after=after, **filters)
+        yield from page.items
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+__all__ = ["Job", "MetadataStore", "Page", "Resource", "all_resources"]
