@@ -51,6 +51,12 @@ class Server:
     url: str
 
 
+def shared_data_dir() -> Path:
+    """The public datasets (../shared/data by default; OPENPERSONALIZE_SHARED_DATA overrides)."""
+    default = REPO_ROOT.parent / "shared" / "data"
+    return Path(os.environ.get("OPENPERSONALIZE_SHARED_DATA", default))
+
+
 def start_server(data_dir: Path, *, workers: int, port: int | None = None, timeout: float = 30.0) -> Server:
     """Start `openpersonalize serve` from this checkout in its own session; wait for /health."""
     port = port or free_port()
@@ -61,6 +67,8 @@ def start_server(data_dir: Path, *, workers: int, port: int | None = None, timeo
     }
     cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port)]
     cmd += ["--data-dir", str(data_dir), "--workers", str(workers)]
+    # Benchmarks write their input files next to the data directory, and into shared/data.
+    cmd += ["--file-roots", f"{data_dir.resolve().parent}:{shared_data_dir()}"]
     # Its own session, so stopping it also stops the worker processes it spawned.
     proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -38,14 +38,9 @@ REQUEST_TIMEOUT = 10.0
 
 
 # -- data --------------------------------------------------------------------------------------
-def shared_data_dir() -> Path:
-    default = common.REPO_ROOT.parent / "shared" / "data"
-    return Path(os.environ.get("OPENPERSONALIZE_SHARED_DATA", default))
-
-
 def ml100k_dir() -> Path:
     """The ML-100k folder, or exit with a message saying where it was looked for."""
-    folder = shared_data_dir() / "ml-100k"
+    folder = common.shared_data_dir() / "ml-100k"
     if not (folder / "u.data").is_file():
         sys.exit(
             f"ML-100k not found: {folder / 'u.data'} does not exist. Set OPENPERSONALIZE_SHARED_DATA "

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
-from openpersonalize.control.context import Context
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.jobs.worker import Worker
 from openpersonalize.settings import Settings
-from openpersonalize.store.metadata import Job
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects.factory import open_object_store
 from tests.api.helpers import make_group, wait_for, write_interactions_csv
-from tests.fixtures.server import LiveServer, boto_client, free_port, start_server
+from tests.fixtures.process import serve, worker
+from tests.fixtures.server import LiveServer, free_port, start_server
 
 pytestmark = pytest.mark.integration
-
-
-def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": "src"}
-    cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode() if proc.stderr else "")
 
 
 def test_acknowledged_events_survive_kill_9(tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
-    proc = _serve(data_dir, port)
+    server = serve(data_dir, port=port)
     try:
-        url = f"http://127.0.0.1:{port}"
-        personalize, events = boto_client(url, "personalize"), boto_client(url, "personalize-events")
+        personalize, events = server.client("personalize"), server.client("personalize-events")
         arns = make_group(personalize)
         tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
         acknowledged = []
@@ -68,8 +42,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
             )
             acknowledged += [e["itemId"] for e in event_list]
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        server.kill()
     settings = Settings(data_dir=data_dir)
     store = SqlMetadataStore(settings.resolved_metadata_url)
     table = read_dataset(
@@ -81,7 +54,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
     assert set(acknowledged) <= set(table.column("ITEM_ID").to_pylist())
     assert table.num_rows == len(acknowledged)
     # The restarted server keeps serving the same data directory.
-    proc = _serve(data_dir, port)
+    server = serve(data_dir, port=port)
     try:
         assert personalize.describe_dataset(datasetArn=arns["dataset"])["dataset"]["status"] == "ACTIVE"
         events.put_events(
@@ -91,16 +64,13 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
             eventList=[{"eventType": "click", "itemId": "after", "sentAt": 1}],
         )
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
+        server.stop()
 
 
 def test_serve_runs_imports_in_its_worker_process(tmp_path):
-    data_dir = tmp_path / "data"
-    port = free_port()
-    proc = _serve(data_dir, port)
+    server = serve(tmp_path / "data")
     try:
-        personalize = boto_client(f"http://127.0.0.1:{port}", "personalize")
+        personalize = server.client("personalize")
         arns = make_group(personalize)
         csv = write_interactions_csv(tmp_path / "big.csv", rows=1500, users=50, items=200)
         arn = personalize.create_dataset_import_job(
@@ -111,8 +81,7 @@ def test_serve_runs_imports_in_its_worker_process(tmp_path):
         )
         assert job["status"] == "ACTIVE", job.get("failureReason")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
+        server.stop()
 
 
 def _crashed_claim(server: LiveServer, arn: str) -> None:
@@ -160,47 +129,6 @@ def test_job_that_keeps_crashing_fails_instead_of_hanging(tmp_path):
         live.stop()
 
 
-def test_unexpected_handler_errors_are_retried_then_failed(tmp_path, monkeypatch):
-    from openpersonalize.jobs import handlers
-
-    calls = []
-
-    def explode(run):
-        calls.append(run.job.attempts)
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setitem(handlers.HANDLERS, "explode", explode)
-    settings = Settings(data_dir=tmp_path, job_max_attempts=2)
-    store = SqlMetadataStore(settings.resolved_metadata_url)
-    ctx = Context(settings, store, open_object_store(settings.resolved_object_url, settings))
-    from openpersonalize.store.metadata import Resource
-
-    store.create(
-        Resource(arn="r", kind="dataset-import-job", status="CREATE PENDING", created=1, updated=1),
-        job=Job(kind="explode", resource_arn="r"),
-    )
-    worker = Worker(ctx, "w")
-    assert worker.run_once()
-    assert store.get("r").status == "CREATE PENDING"
-    time.sleep(1.1)  # the retry is scheduled with a short backoff
-    assert worker.run_once()
-    assert calls == [1, 2]
-    failed = store.get("r")
-    assert failed.status == "CREATE FAILED" and "disk on fire" in failed.attrs["failureReason"]
-    json.dumps(failed.attrs)
-
-
-def _worker_process(data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": "src",
-        "OPENPERSONALIZE_JOB_STALE_SECONDS": "2",
-        "OPENPERSONALIZE_MIN_IMPORT_INTERACTIONS": "10",
-    }
-    cmd = [sys.executable, "-m", "openpersonalize", "worker", "--data-dir", str(data_dir)]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def test_import_survives_kill_9_of_its_worker(tmp_path):
     live = start_server(tmp_path / "data", with_worker=False, job_stale_seconds=2.0)
     try:
@@ -215,7 +143,7 @@ def test_import_survives_kill_9_of_its_worker(tmp_path):
         arn = personalize.create_dataset_import_job(
             jobName="big", datasetArn=arns["dataset"], dataSource={"dataLocation": folder.as_uri() + "/"}
         )["datasetImportJobArn"]
-        first = _worker_process(live.settings.data_dir)
+        first = worker(live.settings.data_dir, min_import_interactions=10)
 
         def describe():
             return personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
@@ -227,7 +155,7 @@ def test_import_survives_kill_9_of_its_worker(tmp_path):
         first.kill()  # SIGKILL mid-import
         first.wait()
         assert describe()["status"] == "CREATE IN_PROGRESS"
-        second = _worker_process(live.settings.data_dir)
+        second = worker(live.settings.data_dir, min_import_interactions=10)
         try:
             job = wait_for(
                 lambda: personalize.describe_dataset_import_job(datasetImportJobArn=arn),
@@ -248,8 +176,8 @@ def test_import_survives_kill_9_of_its_worker(tmp_path):
 def test_workers_of_a_killed_server_exit(tmp_path):
     import psutil
 
-    port = free_port()
-    proc = _serve(tmp_path / "data", port)
+    server = serve(tmp_path / "data")
+    proc = server.proc
     children = psutil.Process(proc.pid).children()
     assert children, "serve starts a worker process"
     proc.kill()  # kill -9 of serve alone, not its process group

@@ -31,7 +31,7 @@ def test_compaction_moves_records_to_parquet(server, personalize, events):
     log_dir = server.settings.event_log_dir
     assert server.services.event_log.seal() is not None
     ctx = server.services.ctx
-    assert compact_event_log(ctx.store, ctx.objects, log_dir) == 4
+    assert compact_event_log(ctx.store, ctx.objects, log_dir).moved == 4
     assert list_sealed_segments(log_dir) == []
     parts = ctx.store.get(arns["dataset"]).attrs["_events"]
     assert len(parts) == 1 and parts[0]["rows"] == 4
@@ -41,7 +41,9 @@ def test_compaction_moves_records_to_parquet(server, personalize, events):
     _put(events, tracking, "u3", ["e"])
     after = _rows(server, arns["dataset"])
     assert [r["ITEM_ID"] for r in after] == ["a", "b", "c", "d", "e"]
-    assert compact_event_log(ctx.store, ctx.objects, log_dir) == 0  # the active segment is not sealed yet
+    assert (
+        compact_event_log(ctx.store, ctx.objects, log_dir).moved == 0
+    )  # the active segment is not sealed yet
 
 
 def test_crash_between_part_and_segment_removal_doubles_nothing(server, personalize, events):
@@ -86,7 +88,7 @@ def test_records_of_a_deleted_dataset_are_dropped(server, personalize, events):
     )
     personalize.delete_dataset(datasetArn=arns["dataset"])
     ctx = server.services.ctx
-    assert compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir) == 0
+    assert compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir).moved == 0
     assert list_sealed_segments(server.settings.event_log_dir) == []
 
 
@@ -100,3 +102,23 @@ def test_recent_compacted_events_feed_the_live_state(server, personalize, events
     records = list(recent_event_records(ctx.store, ctx.objects, since=0.0))
     assert sorted((r["USER_ID"], r["ITEM_ID"]) for r in records) == [("u1", "a"), ("u1", "b")]
     assert list(recent_event_records(ctx.store, ctx.objects, since=records[-1]["_at"] + 1)) == []
+
+
+def test_session_only_events_are_stored_and_compacted(server, personalize, events):
+    """Regression: one PutEvents without userId stopped compaction for good (non-nullable USER_ID)."""
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    events.put_events(
+        trackingId=tracking,
+        sessionId="anonymous-1",
+        eventList=[{"eventType": "click", "itemId": "x", "sentAt": 1_700_000_000}],
+    )
+    log_dir = server.settings.event_log_dir
+    server.services.event_log.seal()
+    _put(events, tracking, "u1", ["a"])
+    server.services.event_log.seal()
+    ctx = server.services.ctx
+    assert compact_event_log(ctx.store, ctx.objects, log_dir).moved == 2
+    assert list_sealed_segments(log_dir) == []
+    rows = _rows(server, arns["dataset"])
+    assert [(r["USER_ID"], r["ITEM_ID"]) for r in rows] == [(None, "x"), ("u1", "a")]

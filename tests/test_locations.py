@@ -45,7 +45,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
         return Backend(
             name="file",
-            settings=Settings(),
+            settings=Settings(file_roots=str(tmp_path), data_dir=tmp_path / "server-data"),
             location=lambda relative: root.as_uri() + "/" + relative,
             write=write_local,
             file_name=lambda relative: str(root / relative),

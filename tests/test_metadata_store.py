@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from openpersonalize.errors import ResourceAlreadyExists
-from openpersonalize.store.metadata import Job, Resource
+from openpersonalize.errors import LimitExceeded, ResourceAlreadyExists
+from openpersonalize.store.metadata import Job, Quota, Resource
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 
 
@@ -40,12 +40,24 @@ def test_create_get_delete_and_tags(store):
 
 
 def test_duplicate_arn_or_name_is_refused_atomically(store):
-    store.create(res("a"))
+    store.create(res("a", name_key="group|a"))
     with pytest.raises(ResourceAlreadyExists):
         store.create(res("a"), tags={"t": "1"})
     with pytest.raises(ResourceAlreadyExists):
-        store.create(Resource(arn="b", kind="dataset-group", status="ACTIVE", created=1, updated=1, name="a"))
+        store.create(
+            Resource(
+                arn="b",
+                kind="dataset-group",
+                status="ACTIVE",
+                created=1,
+                updated=1,
+                name="a",
+                name_key="group|a",
+            )
+        )
     assert store.get("b") is None and store.get_tags("a") == {}
+    # Without a name key a name is unique only through its ARN (which carries account and region).
+    store.create(Resource(arn="b2", kind="dataset-group", status="ACTIVE", created=1, updated=1, name="a"))
     # Same name in another kind is fine; alt keys are unique per kind.
     store.create(res("c", kind="schema", alt_key="k1"))
     with pytest.raises(ResourceAlreadyExists):
@@ -128,3 +140,48 @@ def test_resource_and_job_are_created_together(store):
     with pytest.raises(ResourceAlreadyExists):
         store.create(res("imp", kind="dataset-import-job"), job=Job(kind="import", resource_arn="imp"))
     assert len(store.jobs_for("imp")) == 1
+
+
+def test_quota_holds_under_concurrent_creates(store):
+    """Regression: 20 concurrent creates against a quota of 5 used to start 14-17 (check, then create)."""
+    prefix = "arn:aws:personalize:us-east-1:111111111111:"
+    # Another account's in-flight jobs do not count against this one.
+    store.create(
+        res("arn:aws:personalize:us-east-1:222222222222:dataset-import-job/x", kind="dataset-import-job")
+    )
+    quota = Quota("dataset-import-job", 5, LimitExceeded("full"), statuses=("ACTIVE",), arn_prefix=prefix)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            store.create(res(f"{prefix}dataset-import-job/j{i}", kind="dataset-import-job"), quota=quota)
+            outcomes.append("created")
+        except LimitExceeded:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("created") == 5 and outcomes.count("refused") == 15
+    assert store.count("dataset-import-job", arn_prefix=prefix) == 5
+    assert store.count("dataset-import-job") == 6
+
+
+def test_tag_limit_holds_under_concurrent_writers(store):
+    store.create(res("t"))
+    barrier = threading.Barrier(8)
+
+    def tag(i: int) -> None:
+        barrier.wait()
+        store.put_tags("t", {f"k{i}-{j}": "v" for j in range(30)}, max_total=200)
+
+    threads = [threading.Thread(target=tag, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.get_tags("t")) == 180  # 6 of the 8 batches of 30 fit under 200

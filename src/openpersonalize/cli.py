@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openpersonalize.settings import Settings
+from openpersonalize.settings import ENV_PREFIX, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="A self-hosted Amazon Personalize.")
 
@@ -28,6 +29,13 @@ ObjectUrl = Annotated[
     str | None, typer.Option("--object-url", help="e.g. s3://bucket/prefix (default: files).")
 ]
 S3Endpoint = Annotated[str | None, typer.Option("--s3-endpoint-url", help="S3-compatible endpoint URL.")]
+FileRootsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--file-roots",
+        help="Folders file:// data locations may name, ':'-separated (default: the current directory).",
+    ),
+]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -48,8 +56,13 @@ def serve(
     s3_endpoint_url: S3Endpoint = None,
     workers: Annotated[int | None, typer.Option(help="Job worker processes to start (0 = none).")] = None,
     credentials: Annotated[
-        str | None, typer.Option(help="Require SigV4 signatures by these keys: AKID:secret[,AKID2:secret2].")
+        str | None,
+        typer.Option(
+            help="Require SigV4 signatures by these keys, each in its account: "
+            "AKID:secret[:account][,AKID2:secret2[:account2]]."
+        ),
     ] = None,
+    file_roots: FileRootsOption = None,
 ) -> None:
     """Serve the personalize, personalize-events and personalize-runtime APIs on one port."""
     import uvicorn
@@ -65,6 +78,7 @@ def serve(
         s3_endpoint_url=s3_endpoint_url,
         workers=workers,
         credentials=credentials,
+        file_roots=file_roots,
     )
     _logging(settings.log_level)
     web = build_app(settings)  # migrates the metadata DB before any worker starts
@@ -92,6 +106,10 @@ def worker(
     metadata_url: MetadataUrl = None,
     object_url: ObjectUrl = None,
     s3_endpoint_url: S3Endpoint = None,
+    file_roots: FileRootsOption = None,
+    settings_stdin: Annotated[
+        bool, typer.Option("--settings-stdin", hidden=True, help="Read every setting as JSON from stdin.")
+    ] = False,
 ) -> None:
     """Run background jobs (imports, training, batch jobs) from the shared job table."""
     from openpersonalize.control.context import Context
@@ -99,9 +117,16 @@ def worker(
     from openpersonalize.store.metadata.sql import SqlMetadataStore
     from openpersonalize.store.objects.factory import open_object_store
 
-    settings = _settings(
-        data_dir=data_dir, metadata_url=metadata_url, object_url=object_url, s3_endpoint_url=s3_endpoint_url
-    )
+    if settings_stdin:  # started by `serve`: its settings come through a pipe, not the environment
+        settings = Settings.from_json(sys.stdin.read())
+    else:
+        settings = _settings(
+            data_dir=data_dir,
+            metadata_url=metadata_url,
+            object_url=object_url,
+            s3_endpoint_url=s3_endpoint_url,
+            file_roots=file_roots,
+        )
     _logging(settings.log_level)
     store = SqlMetadataStore(settings.resolved_metadata_url)
     ctx = Context(settings, store, open_object_store(settings.resolved_object_url, settings))
@@ -110,7 +135,7 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     if settings.parent_pid:
         threading.Thread(target=_stop_when_orphaned, args=(settings.parent_pid, stop), daemon=True).start()
-    Worker(ctx).run_forever(stop)
+    Worker(ctx, exit_on_memory_limit=True).run_forever(stop)
     store.close()
 
 
@@ -183,8 +208,25 @@ class _WorkerSupervisor:
         self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **self.settings.to_env(), "OPENPERSONALIZE_PARENT_PID": str(os.getpid())}
-        return subprocess.Popen([sys.executable, "-m", "openpersonalize", "worker"], env=env)
+        # Settings (database passwords, S3 secrets) go through a pipe: no OPENPERSONALIZE_* variable
+        # reaches the worker's environment. Workers need no API credentials.
+        settings = dataclasses.replace(
+            self.settings,
+            credentials="",
+            parent_pid=os.getpid(),
+            data_dir=self.settings.data_dir.resolve(),
+            file_roots=":".join(str(root) for root in self.settings.resolved_file_roots),
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openpersonalize", "worker", "--settings-stdin"],
+            env=env,
+            stdin=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(settings.to_json().encode())
+        proc.stdin.close()
+        return proc
 
     def start(self) -> None:
         self.procs = [self._spawn() for _ in range(self.settings.workers)]

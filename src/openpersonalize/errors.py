@@ -36,6 +36,14 @@ class ResourceNotFound(ServiceError):
     rest_status = 404
 
 
+class AccessDenied(ServiceError):
+    """A resource of another account (AWS's IAM refuses it; Personalize has no resource policies)."""
+
+    code = "AccessDeniedException"
+    status = 400
+    rest_status = 403
+
+
 class ResourceAlreadyExists(ServiceError):
     code = "ResourceAlreadyExistsException"
     status = 400
@@ -70,6 +78,14 @@ class TooManyTagKeys(ServiceError):
     code = "TooManyTagKeysException"
     status = 400
     rest_status = 400
+
+
+class RequestTooLarge(ServiceError):
+    """A request body over the service's size limit, refused before it is read in full."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+    rest_status = 413
 
 
 class UnknownOperation(ServiceError):

@@ -17,14 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from threadpoolctl import threadpool_limits
 
-from openpersonalize.api import protocol
-from openpersonalize.api.auth import SigV4Verifier, parse_credentials
+from openpersonalize.api import metrics, protocol
+from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
+from openpersonalize.api.plain_routes import guarded
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
-from openpersonalize.data.event_compaction import recent_event_records
+from openpersonalize.data.event_compaction import compaction_key, recent_event_records
 from openpersonalize.data.events import EventIngestor
+from openpersonalize.scope import Scope
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
@@ -82,6 +84,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     precompile(op.model for service in protocol.SERVICES for op in protocol.operations(service).values())
     ingest = services.ingestor
     runtime = services.runtime
+    verifier = SigV4Verifier(parse_credentials(settings.credentials)) if settings.credentials else None
     dispatcher = Dispatcher(
         services.control,
         {
@@ -97,13 +100,21 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         account=settings.account_id,
         default_region=settings.region,
         validation_code=settings.validation_error_code,
-        verifier=SigV4Verifier(parse_credentials(settings.credentials)) if settings.credentials else None,
+        verifier=verifier,
     )
 
     dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
+    plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
+    gauges = metrics.registry(
+        metrics.EventLogCollector(services.ctx.store, settings.event_log_dir, compaction_key(settings))
+    )
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def prometheus(_: Request) -> Response:
+        body = await run_in_threadpool(metrics.render, gauges)
+        return Response(body, media_type=metrics.CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -116,9 +127,12 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     app = Starlette(
         routes=[
-            Route("/health", health, methods=["GET"]),
+            Route("/health", guarded(health, plain_auth), methods=["GET"]),
+            Route("/metrics", guarded(prometheus, plain_auth), methods=["GET"]),
             Route(
-                "/{path:path}", dispatcher.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+                "/{path:path}",
+                dispatcher.handle,
+                methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
             ),
         ],
         lifespan=lifespan,
@@ -154,15 +168,15 @@ async def _follow_other_processes(services: Services, every: float) -> None:
 
 
 def _inline_when_ready(
-    runtime: Runtime, call: Callable[[dict[str, Any]], dict[str, Any]]
-) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    runtime: Runtime, call: Callable[[dict[str, Any], Scope], dict[str, Any]]
+) -> Callable[[dict[str, Any], Scope], Awaitable[dict[str, Any]]]:
     """Answer on the event loop when the campaign's model is loaded (well under a millisecond; a
     thread hop would cost more than the work); otherwise in the thread pool, where a model load
     or a metadata refresh may block without stalling other requests."""
 
-    async def run(params: dict[str, Any]) -> dict[str, Any]:
+    async def run(params: dict[str, Any], scope: Scope) -> dict[str, Any]:
         if runtime.is_ready(params):
-            return call(params)
-        return await run_in_threadpool(call, params)
+            return call(params, scope)
+        return await run_in_threadpool(call, params, scope)
 
     return run

@@ -6,6 +6,7 @@ Nothing else in the package reads os.environ.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,6 +29,9 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    # Folders file:// data locations may name, ':'-separated (empty: the directory the process
+    # started in, unless that is '/'); see data/file_roots.py for what is never allowed.
+    file_roots: str = ""
     # ARNs carry these; the region is taken from the request's SigV4 scope when present.
     account_id: str = "123456789012"
     region: str = "us-east-1"
@@ -39,6 +43,8 @@ class Settings:
     # A job whose worker has not sent a heartbeat for this long is taken as crashed.
     job_stale_seconds: float = 30.0
     job_max_attempts: int = 3
+    # Memory a worker's job may use before it is failed as out of memory (0: 90% of the machine's).
+    job_memory_limit_megabytes: int = 0
     # AWS refuses interactions import jobs with fewer records than this.
     min_import_interactions: int = 1000
     # When set ("AKID:secret[,AKID2:secret2]"), requests must carry a valid SigV4 signature by one of these.
@@ -72,6 +78,13 @@ class Settings:
         return self.object_url or (self.data_dir / "objects").resolve().as_uri()
 
     @property
+    def resolved_file_roots(self) -> list[Path]:
+        if self.file_roots:
+            return [Path(part).resolve() for part in self.file_roots.split(":") if part.strip()]
+        cwd = Path.cwd().resolve()
+        return [] if cwd == Path("/") else [cwd]
+
+    @property
     def event_log_dir(self) -> Path:
         return self.data_dir / "eventlog"
 
@@ -87,9 +100,15 @@ class Settings:
         values.update({k: _coerce(_field(k), v) for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def to_env(self) -> dict[str, str]:
-        """The env vars that recreate these settings in a child process."""
-        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+    def to_json(self) -> str:
+        """These settings for a child process's stdin: never its environment, which other
+        processes of the same user can read (/proc/<pid>/environ) and which its own children inherit."""
+        return json.dumps({f.name: str(getattr(self, f.name)) for f in fields(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        values = json.loads(text)
+        return cls(**{f.name: _coerce(f, values[f.name]) for f in fields(cls) if f.name in values})
 
 
 def _field(name: str) -> dataclasses.Field[Any]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from openpersonalize.api.auth import SigV4Verifier, parse_credentials
+from openpersonalize.api.auth import Key, SigV4Verifier, parse_credentials
 from tests.fixtures.server import start_server
 
 
@@ -74,7 +74,7 @@ def test_unsigned_request_is_refused(secured):
 
 
 def test_old_signature_is_expired():
-    verifier = SigV4Verifier({"AK": "s"})
+    verifier = SigV4Verifier({"AK": Key("s")})
     headers = {
         "authorization": "AWS4-HMAC-SHA256 Credential=AK/20200101/us-east-1/personalize/aws4_request, "
         "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
@@ -82,10 +82,11 @@ def test_old_signature_is_expired():
         "host": "localhost",
     }
     with pytest.raises(Exception, match="Signature expired"):
-        verifier.verify("POST", "/", "", headers, b"{}", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        verifier.check_headers(headers, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 
 def test_credentials_setting_is_parsed_strictly():
-    assert parse_credentials("A:x, B:y:z") == {"A": "x", "B": "y:z"}
+    assert parse_credentials("A:x, B:y:z") == {"A": Key("x"), "B": Key("y:z")}
+    assert parse_credentials("A:x:111122223333") == {"A": Key("x", "111122223333")}
     with pytest.raises(ValueError):
         parse_credentials("no-secret")

@@ -1,4 +1,4 @@
-"""ARN formats (spec §5)."""
+"""ARN formats (spec §5). Minting and scoping ARNs is openpersonalize.scope.Scope."""
 
 from __future__ import annotations
 
@@ -8,38 +8,6 @@ from dataclasses import dataclass
 _ARN = re.compile(
     r"^arn:(?P<partition>[a-z\d-]+):personalize:(?P<region>[^:]*):(?P<account>[^:]*):(?P<rest>.+)$"
 )
-
-# Resource kind -> ARN resource-type segment.
-SEGMENTS = {
-    "dataset-group": "dataset-group",
-    "schema": "schema",
-    "dataset": "dataset",
-    "dataset-import-job": "dataset-import-job",
-    "dataset-export-job": "dataset-export-job",
-    "data-deletion-job": "data-deletion-job",
-    "event-tracker": "event-tracker",
-    "filter": "filter",
-    "solution": "solution",
-    "campaign": "campaign",
-    "recommender": "recommender",
-    "batch-inference-job": "batch-inference-job",
-    "batch-segment-job": "batch-segment-job",
-    "metric-attribution": "metric-attribution",
-}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where ARNs are minted: partition, region and account of the caller."""
-
-    region: str
-    account: str
-    partition: str = "aws"
-
-    def arn(self, kind: str, *path: str) -> str:
-        return f"arn:{self.partition}:personalize:{self.region}:{self.account}:{SEGMENTS[kind]}/" + "/".join(
-            path
-        )
 
 
 @dataclass(frozen=True)

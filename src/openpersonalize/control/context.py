@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from openpersonalize.control.arns import Scope
+from openpersonalize.control.scoped_store import ScopedStore
+from openpersonalize.scope import Scope
 from openpersonalize.settings import Settings
 from openpersonalize.store.metadata import MetadataStore
 from openpersonalize.store.objects import ObjectStore
@@ -22,6 +24,10 @@ class Context:
 
     def now(self) -> float:
         return round(self.clock(), 3)
+
+    def scoped(self, scope: Scope, action: str) -> Context:
+        """This context as one caller of ``action`` sees it: its own account and region only."""
+        return dataclasses.replace(self, store=cast(MetadataStore, ScopedStore(self.store, scope, action)))
 
 
 @dataclass(frozen=True)

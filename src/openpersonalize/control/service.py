@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openpersonalize.control.arns import Scope
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources import (
     campaign,
@@ -20,6 +19,7 @@ from openpersonalize.control.resources import (
     tags,
 )
 from openpersonalize.errors import NotImplementedYet
+from openpersonalize.scope import Scope
 
 Handler = Callable[[Context, Call], dict[str, Any]]
 
@@ -46,7 +46,7 @@ class ControlPlane:
         if handler is None:
             raise NotImplementedYet(f"The operation {operation} is not implemented by this server yet.")
         scope = scope or Scope(self.ctx.settings.region, self.ctx.settings.account_id)
-        return handler(self.ctx, Call(params, scope))
+        return handler(self.ctx.scoped(scope, operation), Call(params, scope))
 
     @staticmethod
     def implemented() -> frozenset[str]:

@@ -126,31 +126,40 @@ def _read_header(stream: pa.NativeFile, file_name: str) -> list[str]:
 
 
 def _check_header(names: list[str], schema: ParsedSchema, file_name: str) -> list[SchemaField]:
-    """The schema fields in file column order; raises on a header that does not fit the schema."""
+    """The schema fields in file column order; raises on a header that does not fit the schema.
+
+    A header that does not fit may be any file's first line (a wrong location, or a probe of a
+    private file), so messages name columns by position and quote only the schema's own names.
+    """
     prefix = f"{file_name}, header"
+    by_loose_name = {f.name.upper(): f.name for f in schema.fields}
+    unknown = [i for i, n in enumerate(names, 1) if schema.field(n) is None]
+    for position in unknown:
+        near = by_loose_name.get(names[position - 1].strip().upper())
+        if near is not None:
+            raise DataError(
+                f"{prefix}: column {position} must be named {near!r} exactly (column names are case-sensitive)"
+            )
+    if unknown:
+        separators = any(c in names[i - 1] for i in unknown for c in ";\t|")
+        raise DataError(
+            f"{prefix}: {_columns(unknown)} of the schema; the header must name fields of "
+            f"[{', '.join(schema.names)}]" + ("; separate columns with commas" if separators else "")
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise DataError(f"{prefix}: columns appear more than once: [{', '.join(duplicates)}]")
-    by_loose_name = {f.name.upper(): f.name for f in schema.fields}
-    unknown = [n for n in names if schema.field(n) is None]
-    for name in unknown:
-        near = by_loose_name.get(name.strip().upper())
-        if near is not None:
-            raise DataError(
-                f"{prefix}: column {name!r} must be named {near!r} exactly (column names are case-sensitive)"
-            )
-    if unknown:
-        separators = (
-            "" if not any(c in n for n in unknown for c in ";\t|") else "; separate columns with commas"
-        )
-        raise DataError(
-            f"{prefix}: columns not in the schema: [{', '.join(unknown)}]"
-            f" (the schema has [{', '.join(schema.names)}]{separators})"
-        )
     missing = [f.name for f in schema.fields if not f.nullable and f.name not in names]
     if missing:
         raise DataError(f"{file_name}: Input CSV is missing the following columns:[{', '.join(missing)}]")
     return [f for n in names if (f := schema.field(n)) is not None]
+
+
+def _columns(positions: list[int]) -> str:
+    if len(positions) == 1:
+        return f"column {positions[0]} is not a field"
+    shown = ", ".join(str(p) for p in positions[:10]) + (", ..." if len(positions) > 10 else "")
+    return f"columns {shown} are not fields"
 
 
 def _at_end(stream: pa.NativeFile) -> bool:
@@ -274,7 +283,7 @@ def _diagnose(
     try:
         raw = _parse(stream, fields, lambda _: pa.binary(), use_threads=False, on_bad_row=skip_and_remember)
     except pa.ArrowInvalid as exc:
-        return DataError(f"{file_name}: the file is not valid CSV: {exc}")
+        return DataError(f"{file_name}: the file is not valid CSV ({_parser_problem(exc)})")
     # Rows after the first malformed one shift by one, so only the rows before it are comparable.
     checked_rows = raw.num_rows
     if bad_rows and bad_rows[0].number is not None:
@@ -287,9 +296,9 @@ def _diagnose(
     if bad_rows:
         row = bad_rows[0]
         number = row.number if row.number is not None else checked_rows + 1
-        message = f"expected {row.expected_columns} columns, got {row.actual_columns}: {_show(row.text)}"
+        message = f"expected {row.expected_columns} columns, got {row.actual_columns}"
         return _data_error(file_name, (number - 1, None, message))
-    return DataError(f"{file_name}: {cause}")
+    return DataError(f"{file_name}: the file could not be parsed as CSV ({_parser_problem(cause)})")
 
 
 def _first_raw_problem(raw: pa.ChunkedArray, field: SchemaField) -> _Problem | None:
@@ -325,7 +334,7 @@ def _first_problem_in_chunk(raw: pa.Array, field: SchemaField) -> _Problem | Non
     if bad_value is not None:
         return (bad_value, field.name, f"{_show(text[bad_value].as_py())} is not {_type_rule(field)}")
     if bad_utf8 is not None:
-        return (bad_utf8, field.name, f"value is not valid UTF-8 text: {_show(raw[bad_utf8].as_py())}")
+        return (bad_utf8, field.name, "value is not valid UTF-8 text (save the file as UTF-8)")
     return None
 
 
@@ -357,6 +366,11 @@ def _type_rule(field: SchemaField) -> str:
         "double": "a valid double",
         "boolean": "a valid boolean (use lowercase true or false)",
     }[field.type]
+
+
+def _parser_problem(exc: Exception) -> str:
+    """pyarrow's complaint without the raw text it may quote after a colon."""
+    return str(exc).split(":", 1)[0].strip() or type(exc).__name__
 
 
 def _show(value: object) -> str:

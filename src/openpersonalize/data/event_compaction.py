@@ -5,6 +5,10 @@ sealed segment, writes one Parquet part per dataset it touches to the object sto
 (`datasets/<id>/events/<segment>.parquet`), records the part in the dataset's `_events` list and
 only then deletes the segment. A crash in between leaves the records in both places; readers
 drop such exact duplicates (same content, same eventId), so a rerun is harmless.
+
+A segment that cannot be compacted (a corrupt frame, an object store that refuses the part) is
+skipped and reported, never allowed to block the segments after it; it stays in the log, where
+readers still see its records, and is tried again at the next run.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import logging
 import os
+import socket
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ import pyarrow.parquet as pq
 
 from openpersonalize.data.fields import arrow_schema
 from openpersonalize.data.schema import parse_schema
+from openpersonalize.settings import Settings
 from openpersonalize.store.interactions.eventlog import (
     list_sealed_segments,
     read_segment,
@@ -32,6 +40,8 @@ from openpersonalize.store.interactions.eventlog import (
 from openpersonalize.store.metadata import MetadataStore, Resource, all_resources
 from openpersonalize.store.objects import ObjectStore
 
+log = logging.getLogger(__name__)
+
 # Bookkeeping columns kept next to the schema's columns in event parts.
 META_COLUMNS = pa.schema(
     [("_event_id", pa.string()), ("_session", pa.string()), ("_at", pa.float64())]
@@ -39,28 +49,62 @@ META_COLUMNS = pa.schema(
 
 
 def event_part_schema(schema_fields: pa.Schema) -> pa.Schema:
-    return pa.schema(list(schema_fields) + list(META_COLUMNS))
+    """Event parts keep every column nullable: anonymous events (a sessionId, no userId) have no
+    USER_ID, and an acknowledged event must never be refused later, when it is compacted."""
+    return pa.schema([f.with_nullable(True) for f in schema_fields] + list(META_COLUMNS))
 
 
-def compact_event_log(store: MetadataStore, objects: ObjectStore, log_dir: Path) -> int:
-    """Compact every sealed segment in ``log_dir``; returns the number of records moved."""
+# The job row that keeps the outcome of a log directory's compactions (see jobs/worker.py).
+COMPACTION_JOB = "compact-event-log"
+
+
+def compaction_key(settings: Settings) -> str:
+    """Names one machine's event-log directory in the job table."""
+    return f"eventlog:{socket.gethostname()}:{settings.event_log_dir.resolve()}"
+
+
+@dataclass
+class CompactionReport:
+    moved: int = 0  # records moved into Parquet parts
+    compacted: int = 0  # segments compacted and removed
+    skipped: dict[str, str] = field(default_factory=dict)  # segment name -> why it was skipped
+
+
+def compact_event_log(store: MetadataStore, objects: ObjectStore, log_dir: Path) -> CompactionReport:
+    """Compact every sealed segment in ``log_dir`` that can be; skip and report the others."""
+    report = CompactionReport()
     if not log_dir.exists():
-        return 0
+        return report
     with _compactor_lock(log_dir) as locked:
         if not locked:
-            return 0  # another process is compacting this directory
-        moved = 0
+            return report  # another process is compacting this directory
         datasets = {d.attrs["_id"]: d for d in all_resources(store, "dataset")}
         for segment in list_sealed_segments(log_dir):
-            by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for _, record in read_segment(segment):
-                by_dataset[record.get("_ds", "")].append(record)
-            for dataset_id, records in by_dataset.items():
-                dataset = datasets.get(dataset_id)
-                if dataset is not None:  # records of deleted datasets are dropped with the segment
-                    moved += _write_part(store, objects, dataset, segment.name, records)
+            try:
+                report.moved += _compact_segment(store, objects, datasets, segment)
+            except Exception as exc:
+                log.warning(
+                    "event-log segment %s was not compacted (tried again later)", segment, exc_info=True
+                )
+                report.skipped[segment.name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                continue
             remove_sealed_segments(log_dir, [segment])
-        return moved
+            report.compacted += 1
+        return report
+
+
+def _compact_segment(
+    store: MetadataStore, objects: ObjectStore, datasets: dict[str, Resource], segment: Path
+) -> int:
+    by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, record in read_segment(segment):
+        by_dataset[record.get("_ds", "")].append(record)
+    moved = 0
+    for dataset_id, records in by_dataset.items():
+        dataset = datasets.get(dataset_id)
+        if dataset is not None:  # records of deleted datasets are dropped with the segment
+            moved += _write_part(store, objects, dataset, segment.name, records)
+    return moved
 
 
 def _write_part(

@@ -18,6 +18,7 @@ from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.records import RESERVED_EVENT_KEYS, coerce, parse_properties, require_fields
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
+from openpersonalize.scope import Scope
 from openpersonalize.store.interactions.eventlog import EventLog
 from openpersonalize.store.metadata import MetadataStore, Resource
 
@@ -43,6 +44,7 @@ class Target:
     dataset_id: str
     dataset_type: str
     schema: ParsedSchema
+    arn: str  # the dataset's: its account and region are the caller's, or the caller may not write
 
 
 class EventIngestor:
@@ -56,27 +58,31 @@ class EventIngestor:
         self._schemas: dict[str, ParsedSchema] = {}
 
     # -- operations -------------------------------------------------------------------------
-    async def put_events(self, p: dict[str, Any]) -> dict[str, Any]:
-        target = self._by_tracking_id(p["trackingId"])
+    async def put_events(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        target = self._by_tracking_id(p["trackingId"], scope)
         rows = [self._event_row(p, i, e, target) for i, e in enumerate(p["eventList"], 1)]
         await self._append(rows)
         return {}
 
-    async def put_items(self, p: dict[str, Any]) -> dict[str, Any]:
+    async def put_items(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        scope.check(p["datasetArn"], "PutItems")
         return await self._put_records(p, "items", "ITEMS", "itemId", "ITEM_ID")
 
-    async def put_users(self, p: dict[str, Any]) -> dict[str, Any]:
+    async def put_users(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        scope.check(p["datasetArn"], "PutUsers")
         return await self._put_records(p, "users", "USERS", "userId", "USER_ID")
 
-    async def put_actions(self, p: dict[str, Any]) -> dict[str, Any]:
+    async def put_actions(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        scope.check(p["datasetArn"], "PutActions")
         return await self._put_records(p, "actions", "ACTIONS", "actionId", "ACTION_ID")
 
-    async def put_action_interactions(self, p: dict[str, Any]) -> dict[str, Any]:
+    async def put_action_interactions(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        missing = f"No action interactions dataset has trackingId {p['trackingId']}."
         target = self._resolve(
-            "ai:" + p["trackingId"],
-            lambda: self.store.find("dataset", p["trackingId"]),
-            f"No action interactions dataset has trackingId {p['trackingId']}.",
+            "ai:" + p["trackingId"], lambda: self.store.find("dataset", p["trackingId"]), missing
         )
+        if not scope.owns(target.arn):
+            raise ResourceNotFound(missing)
         rows = []
         for i, a in enumerate(p["actionInteractions"], 1):
             where = f"actionInteractions[{i}]"
@@ -171,7 +177,7 @@ class EventIngestor:
         return row
 
     # -- resolution (cached briefly: these run on every request) ----------------------------
-    def _by_tracking_id(self, tracking_id: str) -> Target:
+    def _by_tracking_id(self, tracking_id: str, scope: Scope) -> Target:
         def lookup() -> Resource | None:
             tracker = self.store.find("event-tracker", tracking_id)
             if tracker is None:
@@ -184,10 +190,14 @@ class EventIngestor:
                 )
             return found[0]
 
+        missing = f"The trackingId {tracking_id} does not exist."
         try:
-            return self._resolve("t:" + tracking_id, lookup, f"The trackingId {tracking_id} does not exist.")
+            target = self._resolve("t:" + tracking_id, lookup, missing)
         except ResourceNotFound as exc:
             raise InvalidInput(exc.message) from None  # PutEvents models only InvalidInputException
+        if not scope.owns(target.arn):  # another account's or region's tracker
+            raise InvalidInput(missing)
+        return target
 
     def _by_dataset_arn(self, arn: str, dataset_type: str) -> Target:
         target = self._resolve("d:" + arn, lambda: self.store.get(arn), f"Resource Arn {arn} does not exist.")
@@ -206,7 +216,10 @@ class EventIngestor:
         if dataset.status != "ACTIVE":
             raise ResourceInUse(f"Dataset {dataset.arn} is not ACTIVE (status: {dataset.status}).")
         target = Target(
-            dataset.attrs["_id"], dataset.attrs["datasetType"], self._schema(dataset.attrs["schemaArn"])
+            dataset.attrs["_id"],
+            dataset.attrs["datasetType"],
+            self._schema(dataset.attrs["schemaArn"]),
+            dataset.arn,
         )
         self._cache[key] = (now, target)
         return target

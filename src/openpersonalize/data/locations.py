@@ -5,7 +5,8 @@ A location names one file or, with a trailing '/', every file below a folder (re
     s3://bucket/path/file.csv      s3://bucket/folder/
     file:///abs/path/file.csv      file:///abs/folder/        (our extension for local data)
 
-Folders skip "folder marker" keys and empty files, and list files in key order so imports are
+file:// locations must lie under the configured file roots (data/file_roots.py). Folders skip
+"folder marker" keys, empty files and hidden files, and list files in key order so imports are
 repeatable. Everything that makes a location unreadable is a DataError whose message starts
 with AWS's failureReason ``Invalid Data location.``
 """
@@ -22,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from botocore.exceptions import ClientError
 
 from openpersonalize import errors
+from openpersonalize.data.file_roots import FileRoots, PathNotAllowed
 from openpersonalize.settings import Settings
 from openpersonalize.store.objects.file import path_from_file_url
 from openpersonalize.store.objects.s3 import S3Client, is_missing_key, parse_s3_url, s3_client
@@ -46,13 +48,23 @@ def validate_location_syntax(location: str) -> None:
         )
 
 
+def check_location_allowed(location: str, settings: Settings) -> None:
+    """Request-time check of a file:// location against the file roots (InvalidInput if refused)."""
+    if location.partition("://")[0] != "file":
+        return
+    try:
+        FileRoots.from_settings(settings).check(path_from_file_url(location))
+    except ValueError as error:  # PathNotAllowed, or a URL that names no local path
+        raise errors.InvalidInput(f"Invalid data location {location!r}: {error}") from None
+
+
 def list_data_files(location: str, settings: Settings) -> list[DataFile]:
     """The files a location names, in order; DataError when there are none or it is unreadable."""
     scheme = location.partition("://")[0]
     if scheme == "s3":
         return _list_s3(location, settings)
     if scheme == "file":
-        return _list_local(location)
+        return _list_local(location, FileRoots.from_settings(settings))
     raise errors.DataError(f"{_INVALID} Only s3:// and file:// locations can be read, not {location!r}.")
 
 
@@ -65,7 +77,7 @@ def open_data_file(location: str, data_file: DataFile, settings: Settings) -> It
     """
     scheme = location.partition("://")[0]
     if scheme == "file":
-        path = Path(data_file.name)
+        path = _allowed(FileRoots.from_settings(settings), Path(data_file.name))
         if not path.is_file():
             raise errors.DataError(f"{_INVALID} {data_file.name} no longer exists.")
         yield path
@@ -156,19 +168,32 @@ def _bucket_exists(client: S3Client, bucket: str) -> bool:
     return True
 
 
-def _list_local(location: str) -> list[DataFile]:
+def _allowed(roots: FileRoots, path: Path) -> Path:
     try:
-        root = path_from_file_url(location)
+        return roots.check(path)
+    except PathNotAllowed as error:
+        raise errors.DataError(f"{_INVALID} {error}") from None
+
+
+def _list_local(location: str, roots: FileRoots) -> list[DataFile]:
+    try:
+        given = path_from_file_url(location)
     except ValueError as error:
         raise errors.DataError(f"{_INVALID} {error}") from None
+    root = _allowed(roots, given)
     if location.endswith("/"):
         if not root.is_dir():
-            raise errors.DataError(f"{_INVALID} Folder {root} does not exist.")
+            raise errors.DataError(f"{_INVALID} Folder {given} does not exist.")
+        found = (
+            path
+            for path in root.rglob("*")
+            if not any(part.startswith(".") for part in path.relative_to(root).parts)
+        )
         files = sorted(
             (
                 DataFile(name=str(path), size=path.stat().st_size)
-                for path in root.rglob("*")
-                if path.is_file()
+                for path in found
+                if _allowed(roots, path).is_file()
             ),
             key=lambda f: f.name,
         )
@@ -177,7 +202,9 @@ def _list_local(location: str) -> list[DataFile]:
             raise errors.DataError(f"{_INVALID} No data files found in {location}.")
         return files
     if root.is_dir():
-        raise errors.DataError(f"{_INVALID} {root} is a folder; to import it, end the location with '/'.")
+        raise errors.DataError(f"{_INVALID} {given} is a folder; to import it, end the location with '/'.")
+    if not root.exists():
+        raise errors.DataError(f"{_INVALID} {given} does not exist.")
     if not root.is_file():
-        raise errors.DataError(f"{_INVALID} {root} does not exist.")
+        raise errors.DataError(f"{_INVALID} {given} is not a regular file.")
     return [DataFile(name=str(root), size=root.stat().st_size)]

@@ -27,7 +27,11 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
     started = time.time()
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    server = _start_server(data_dir, port)
+    # The server keeps its data apart from the demo's input files: file:// imports may read only
+    # the input folder (the file roots), never the server's own data directory.
+    inputs = data_dir / "input"
+    inputs.mkdir(parents=True, exist_ok=True)
+    server = _start_server(data_dir / "server", port, inputs)
     try:
         kw = {
             "endpoint_url": url,
@@ -39,7 +43,7 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         events = boto3.client("personalize-events", **kw)
         runtime = boto3.client("personalize-runtime", **kw)
         console.rule("[bold]openpersonalize demo")
-        console.print(f"Server: {url}  (data in {data_dir})")
+        console.print(f"Server: {url}  (data in {data_dir / 'server'})")
         data = _step("Generating Retail Demo Store shoppers and their events", lambda: load_demo_data())
         console.print(
             f"  {data.interactions.num_rows:,} interactions, {data.items.num_rows:,} products, "
@@ -48,7 +52,7 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         group, datasets = _step(
             "Creating the dataset group, schemas and datasets", lambda: _create(personalize, data)
         )
-        files = data.write_csvs(data_dir / "demo-input")
+        files = data.write_csvs(inputs)
         for kind, path in files.items():
             _step(f"Importing {kind.lower()} ({path.name})", _importer(personalize, datasets[kind], path))
         tracking = personalize.create_event_tracker(name="demo-tracker", datasetGroupArn=group)["trackingId"]
@@ -196,10 +200,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _start_server(data_dir: Path, port: int, file_roots: Path) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OPENPERSONALIZE_LOG_LEVEL": "warning"}
     cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    cmd += ["--file-roots", str(file_roots.resolve())]
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 60

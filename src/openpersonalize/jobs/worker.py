@@ -1,8 +1,12 @@
 """The worker loop: claim a job, move its resource through the lifecycle, recover crashed jobs.
 
-CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED (failureReason). A job whose worker
-stops sending heartbeats (crash, kill -9) is retried up to job_max_attempts times, then failed:
-nothing stays IN_PROGRESS forever.
+CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED (failureReason). Failures are told
+apart by what a second try could change:
+- bad data, a refused path, a bug: the job fails at once with a plain failureReason;
+- a lost connection, a timeout, a busy database or object store: retried with a short backoff;
+- a worker that stops sending heartbeats (crash, kill -9) is retried up to job_max_attempts times,
+  unless it died with its job's memory near the limit (jobs/memory.py): that job ran out of memory.
+Nothing stays IN_PROGRESS forever.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
+
+import botocore.exceptions
+import sqlalchemy.exc
 
 from openpersonalize.control.context import Context
 from openpersonalize.control.lifecycle import (
@@ -23,26 +31,49 @@ from openpersonalize.control.lifecycle import (
     CREATE_STOPPED,
     CREATE_STOPPING,
 )
-from openpersonalize.data.event_compaction import compact_event_log
+from openpersonalize.data.event_compaction import (
+    COMPACTION_JOB,
+    CompactionReport,
+    compact_event_log,
+    compaction_key,
+)
 from openpersonalize.errors import DataError
+from openpersonalize.jobs import memory
 from openpersonalize.jobs.handlers import HANDLERS
 from openpersonalize.jobs.runtime import JobRun, JobStopped
 from openpersonalize.jobs.scheduler import run_due_trainings
+from openpersonalize.recipes.threads import configure as configure_training_threads
 from openpersonalize.store.metadata import Job
 
 log = logging.getLogger(__name__)
 RETRY_DELAY_SECONDS = 1.0
 PROGRESS_EVERY_SECONDS = 1.0
+MEMORY_SAMPLE_SECONDS = 0.2
+# Exit status of a worker process that ended itself because a job passed the memory limit.
+EXIT_OUT_OF_MEMORY = 75
+_THROTTLED = {"Throttling", "ThrottlingException", "SlowDown", "RequestTimeout", "ServiceUnavailable"}
+
+
+class JobOutOfMemory(Exception):
+    """Raised into a handler (at its next progress report) once its job passed the memory limit."""
 
 
 class Worker:
-    def __init__(self, ctx: Context, worker_id: str | None = None) -> None:
+    def __init__(
+        self, ctx: Context, worker_id: str | None = None, *, exit_on_memory_limit: bool = False
+    ) -> None:
         self.ctx = ctx
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.settings = ctx.settings
+        self.memory_limit = memory.limit_bytes(ctx.settings)
+        # A worker process of its own ends when a job passes the limit: the handler cannot be
+        # interrupted, and only the process's end gives its memory back (serve restarts it).
+        self.exit_on_memory_limit = exit_on_memory_limit
         self._last_recovery = 0.0
         self._last_schedule = 0.0
         self._last_compaction = 0.0
+        self._compaction_failed = True  # until a run says otherwise (clears an earlier failure)
+        configure_training_threads(self.settings.training_threads)
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
@@ -72,17 +103,35 @@ class Worker:
         self._run(job)
         return True
 
-    def compact(self) -> int:
-        """Move sealed event-log segments into Parquet parts (a no-op where another worker is at it)."""
+    def compact(self) -> CompactionReport:
+        """Move sealed event-log segments into Parquet parts (a no-op where another worker is at it).
+
+        The outcome is kept as a job row (`openpersonalize jobs`, the server's /metrics): failed,
+        naming each skipped segment and why, until a run compacts everything again.
+        """
         ctx = self.ctx
-        moved = compact_event_log(ctx.store, ctx.objects, ctx.settings.event_log_dir)
-        if moved:
-            log.info("compacted %d event records into Parquet", moved)
-        return moved
+        report = compact_event_log(ctx.store, ctx.objects, ctx.settings.event_log_dir)
+        if report.moved:
+            log.info("compacted %d event records into Parquet", report.moved)
+        if report.compacted or report.skipped or self._compaction_failed:
+            error = None
+            if report.skipped:
+                listed = "; ".join(f"{name}: {why}" for name, why in report.skipped.items())
+                error = f"{len(report.skipped)} event-log segment(s) could not be compacted: {listed}"
+            payload = {"moved": report.moved, "compacted": report.compacted, "skipped": report.skipped}
+            ctx.store.record_outcome(
+                COMPACTION_JOB, compaction_key(ctx.settings), error=error, payload=payload, now=time.time()
+            )
+            self._compaction_failed = bool(report.skipped)
+        return report
 
     def recover_stale(self) -> None:
         for job in self.ctx.store.stale_jobs(time.time() - self.settings.job_stale_seconds):
-            if job.attempts < self.settings.job_max_attempts:
+            if memory.died_of_memory(job.memory_peak, job.memory_limit):
+                assert job.memory_peak is not None and job.memory_limit is not None
+                log.warning("job %s (%s) died with its worker near the memory limit", job.id, job.kind)
+                self._fail(job, memory.out_of_memory_reason(job.memory_peak, job.memory_limit))
+            elif job.attempts < self.settings.job_max_attempts:
                 log.warning("job %s (%s) lost its worker %s; retrying", job.id, job.kind, job.worker_id)
                 self.ctx.store.requeue_job(job.id, time.time())
             else:
@@ -100,7 +149,7 @@ class Worker:
         if resource is None:  # deleted or stopped meanwhile
             self._stopped(job)
             return
-        beat = _Heartbeat(self, job)
+        beat = _Heartbeat(self, job, self._out_of_memory)
         beat.start()
         try:
             attrs = handler(JobRun(self.ctx, job, resource, beat.set_progress))
@@ -112,18 +161,26 @@ class Worker:
             beat.stop()
             self._stopped(job)
             return
+        except (MemoryError, JobOutOfMemory):
+            beat.stop()
+            self._fail(
+                job, memory.out_of_memory_reason(max(beat.peak, memory.resident_bytes()), self.memory_limit)
+            )
+            return
         except Exception as exc:
             beat.stop()
             log.error("job %s failed: %s", job.id, traceback.format_exc())
-            if job.attempts < self.settings.job_max_attempts:
+            if _transient(exc) and job.attempts < self.settings.job_max_attempts:
                 self.ctx.store.requeue_job(job.id, time.time() + RETRY_DELAY_SECONDS * job.attempts)
                 self.ctx.store.update(
                     job.resource_arn, status=CREATE_PENDING, expect_status=(CREATE_IN_PROGRESS,)
                 )
             else:
-                self._fail(job, f"Internal error: {type(exc).__name__}: {exc}")
+                self._fail(job, _plain_reason(exc))
             return
         beat.stop()
+        if beat.out_of_memory.is_set():
+            return  # failed by the watchdog already; what the handler made is not published
         done = self.ctx.store.update(
             job.resource_arn, status=ACTIVE, attrs=attrs, expect_status=(CREATE_IN_PROGRESS,)
         )
@@ -137,6 +194,19 @@ class Worker:
         self.ctx.store.update(job.resource_arn, status=CREATE_STOPPED, expect_status=(CREATE_STOPPING,))
         self.ctx.store.finish_job(job.id, error="stopped or deleted before it finished")
 
+    def _out_of_memory(self, job: Job, peak: int) -> None:
+        """Called by the heartbeat when the job's memory passes the limit."""
+        log.error(
+            "job %s used %s, over the %s limit",
+            job.id,
+            memory.gigabytes(peak),
+            memory.gigabytes(self.memory_limit),
+        )
+        self._fail(job, memory.out_of_memory_reason(peak, self.memory_limit))
+        if self.exit_on_memory_limit:
+            logging.shutdown()
+            os._exit(EXIT_OUT_OF_MEMORY)
+
     def _fail(self, job: Job, reason: str) -> None:
         self.ctx.store.update(
             job.resource_arn,
@@ -148,12 +218,15 @@ class Worker:
 
 
 class _Heartbeat:
-    """Tells the job table this worker is alive while a handler runs."""
+    """Tells the job table this worker is alive while a handler runs, and watches its memory."""
 
-    def __init__(self, worker: Worker, job: Job) -> None:
+    def __init__(self, worker: Worker, job: Job, on_out_of_memory: Callable[[Job, int], None]) -> None:
         self.worker = worker
         self.job = job
         self.progress: float | None = None
+        self.peak = memory.resident_bytes()
+        self.out_of_memory = threading.Event()
+        self._on_out_of_memory = on_out_of_memory
         self._written = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{job.id}", daemon=True)
@@ -166,18 +239,60 @@ class _Heartbeat:
         self._thread.join()
 
     def set_progress(self, fraction: float) -> None:
+        if self.out_of_memory.is_set():
+            raise JobOutOfMemory()
         self.progress = max(0.0, min(1.0, fraction))
         now = time.time()
         if now - self._written >= PROGRESS_EVERY_SECONDS:  # show progress promptly, not only on beats
-            self._written = now
-            self.worker.ctx.store.heartbeat(self.job.id, self.worker.worker_id, now, self.progress)
+            self._beat(now)
+
+    def _beat(self, now: float) -> None:
+        self._written = now
+        self.worker.ctx.store.heartbeat(
+            self.job.id,
+            self.worker.worker_id,
+            now,
+            self.progress,
+            memory_peak=self.peak,
+            memory_limit=self.worker.memory_limit,
+        )
 
     def _loop(self) -> None:
         interval = max(0.2, self.worker.settings.job_stale_seconds / 4)
-        while not self._stop.wait(interval):
-            try:
-                self.worker.ctx.store.heartbeat(
-                    self.job.id, self.worker.worker_id, time.time(), self.progress
-                )
-            except Exception:
-                log.exception("heartbeat failed")
+        last_beat = time.monotonic()
+        while not self._stop.wait(MEMORY_SAMPLE_SECONDS):
+            resident = memory.resident_bytes()
+            grew = resident > self.peak * 1.1  # a steep climb is recorded at once: the kernel may be next
+            self.peak = max(self.peak, resident)
+            if resident > self.worker.memory_limit and not self.out_of_memory.is_set():
+                self.out_of_memory.set()
+                self._on_out_of_memory(self.job, self.peak)
+            if grew or time.monotonic() - last_beat >= interval:
+                last_beat = time.monotonic()
+                try:
+                    self._beat(time.time())
+                except Exception:
+                    log.exception("heartbeat failed")
+
+
+def _transient(exc: BaseException) -> bool:
+    """True for failures a second try may not meet: lost connections, timeouts, a busy service."""
+    if isinstance(exc, ConnectionError | TimeoutError | botocore.exceptions.ConnectionError):
+        return True
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
+        return True  # connection lost, database locked or restarting
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        return status >= 500 or error.get("Code") in _THROTTLED
+    return False
+
+
+def _plain_reason(exc: BaseException) -> str:
+    """A failureReason for an unexpected error: its kind and its first line, kept short."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}."
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    detail = f": {first_line[:200]}" if first_line else ""
+    return f"Internal error: {type(exc).__name__}{detail} (the worker's log has the details)."

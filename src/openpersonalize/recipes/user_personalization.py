@@ -24,8 +24,8 @@ from openpersonalize.recipes._featurize import (
 )
 from openpersonalize.recipes._item_item import ItemItemModel
 from openpersonalize.recipes._params import bool_param, float_param, int_param, percentile_range
-from openpersonalize.recipes._threads import blas_threads
 from openpersonalize.recipes._topk import item_neighbours
+from openpersonalize.recipes.threads import blas_threads
 
 USER_PERSONALIZATION = "aws-user-personalization"
 PERSONALIZED_RANKING = "aws-personalized-ranking"

@@ -11,6 +11,7 @@ import numpy as np
 
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
+from openpersonalize.scope import Scope
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
@@ -39,13 +40,15 @@ class Runtime:
         self._targets: dict[str, tuple[float, Target]] = {}
 
     # -- operations -------------------------------------------------------------------------
-    def get_recommendations(self, p: dict[str, Any]) -> dict[str, Any]:
+    def get_recommendations(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
         if p.get("recommenderArn"):
             if p.get("campaignArn"):
                 raise InvalidInput("Give either campaignArn or recommenderArn, not both.")
+            scope.check(p["recommenderArn"], "GetRecommendations")
             raise ResourceNotFound(f"Resource Arn {p['recommenderArn']} does not exist.")
         if not p.get("campaignArn"):
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
+        scope.check(p["campaignArn"], "GetRecommendations")
         _unsupported(p)
         k = _num_results(p.get("numResults"))
         target = self._target(p["campaignArn"])
@@ -79,7 +82,8 @@ class Runtime:
             items.append(entry)
         return {"itemList": items, "recommendationId": _recommendation_id()}
 
-    def get_personalized_ranking(self, p: dict[str, Any]) -> dict[str, Any]:
+    def get_personalized_ranking(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        scope.check(p["campaignArn"], "GetPersonalizedRanking")
         _unsupported(p)
         target = self._target(p["campaignArn"])
         if target.recipe.recipe_type != "PERSONALIZED_RANKING":
@@ -102,7 +106,7 @@ class Runtime:
         ranking += [{"itemId": i} for i in unknown]
         return {"personalizedRanking": ranking, "recommendationId": _recommendation_id()}
 
-    def get_action_recommendations(self, p: dict[str, Any]) -> dict[str, Any]:
+    def get_action_recommendations(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
         raise NotImplementedYet(
             "The operation GetActionRecommendations is not implemented by this server yet."
         )

@@ -15,9 +15,9 @@ from openpersonalize.control.resources.common import (
     require,
     require_active,
 )
-from openpersonalize.data.locations import validate_location_syntax
+from openpersonalize.data.locations import check_location_allowed, validate_location_syntax
 from openpersonalize.errors import InvalidInput, LimitExceeded
-from openpersonalize.store.metadata import Job
+from openpersonalize.store.metadata import Job, Quota
 
 KIND = "dataset-import-job"
 JOB_KIND = "dataset-import"
@@ -34,6 +34,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
             "dataSource.dataLocation is required: the s3:// (or file://) path of the CSV data."
         )
     validate_location_syntax(location)
+    check_location_allowed(location, ctx.settings)
     mode = p.get("importMode") or "FULL"
     if mode == "INCREMENTAL" and not dataset.attrs.get("_bulk"):
         raise InvalidInput(
@@ -41,8 +42,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         )
     arn = call.scope.arn(KIND, p["jobName"])
     ensure_name_free(ctx, arn, "Dataset import job", p["jobName"])
-    if ctx.store.count(KIND, statuses=IN_FLIGHT) >= MAX_IN_FLIGHT:
-        raise LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status.")
     attrs: dict[str, Any] = {
         "datasetArn": dataset.arn,
         "dataSource": {"dataLocation": location},
@@ -64,6 +63,13 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         ),
         tags=request_tags(call),
         job=Job(kind=JOB_KIND, resource_arn=arn),
+        quota=Quota(
+            KIND,
+            MAX_IN_FLIGHT,
+            LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."),
+            statuses=IN_FLIGHT,
+            arn_prefix=call.scope.prefix,
+        ),
     )
     return {"datasetImportJobArn": arn}
 

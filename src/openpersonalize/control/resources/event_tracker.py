@@ -15,6 +15,7 @@ from openpersonalize.control.resources.common import (
     require_active,
 )
 from openpersonalize.errors import ResourceAlreadyExists
+from openpersonalize.store.metadata import Quota
 
 KIND = "event-tracker"
 
@@ -26,13 +27,17 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     arn = call.scope.arn(KIND, p["name"])
     if ctx.store.get(arn) is not None:
         raise ResourceAlreadyExists(f"Event tracker with name {p['name']} already exists.")
-    if ctx.store.count(KIND, dataset_group_arn=group.arn):
-        raise ResourceAlreadyExists(f"Dataset group {group.arn} already has an event tracker.")
     tracking_id = str(uuid.uuid4())
     attrs = {"datasetGroupArn": group.arn, "trackingId": tracking_id, "accountId": call.scope.account}
     ctx.store.create(
         new_resource(ctx, KIND, arn, p["name"], attrs, group=group.arn, alt_key=tracking_id),
         tags=request_tags(call),
+        quota=Quota(
+            KIND,
+            1,
+            ResourceAlreadyExists(f"Dataset group {group.arn} already has an event tracker."),
+            dataset_group_arn=group.arn,
+        ),
     )
     return {"eventTrackerArn": arn, "trackingId": tracking_id}
 

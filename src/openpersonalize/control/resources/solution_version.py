@@ -24,7 +24,7 @@ from openpersonalize.control.resources.common import (
 )
 from openpersonalize.errors import InvalidInput, LimitExceeded, ResourceInUse
 from openpersonalize.recipes.catalog import BY_ARN
-from openpersonalize.store.metadata import Job, Resource
+from openpersonalize.store.metadata import Job, Quota, Resource
 
 KIND = "solution-version"
 JOB_KIND = "train"
@@ -38,8 +38,6 @@ def start_training(
     ctx: Context, solution: Resource, *, name: str | None, mode: str, training_type: str, tags: dict[str, str]
 ) -> str:
     """Create a version in CREATE PENDING with its training job (manual and automatic training)."""
-    if ctx.store.count(KIND, statuses=IN_FLIGHT) >= MAX_IN_FLIGHT:
-        raise LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status.")
     if mode == "UPDATE":
         recipe = BY_ARN.get(solution.attrs["recipeArn"])
         if recipe is None or recipe.trained_by != "aws-user-personalization":
@@ -70,8 +68,20 @@ def start_training(
         ),
         tags=tags,
         job=Job(kind=JOB_KIND, resource_arn=arn),
+        quota=Quota(
+            KIND,
+            MAX_IN_FLIGHT,
+            LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."),
+            statuses=IN_FLIGHT,
+            arn_prefix=_scope_prefix(solution.arn),
+        ),
     )
     return arn
+
+
+def _scope_prefix(arn: str) -> str:
+    """'arn:aws:personalize:<region>:<account>:' of an ARN: quotas count per account and region."""
+    return ":".join(arn.split(":", 5)[:5]) + ":"
 
 
 def create(ctx: Context, call: Call) -> dict[str, Any]:

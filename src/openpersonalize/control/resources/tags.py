@@ -40,10 +40,9 @@ def _taggable(ctx: Context, arn: str) -> Resource:
 def tag(ctx: Context, call: Call) -> dict[str, Any]:
     resource = _taggable(ctx, call.params["resourceArn"])
     new = {t["tagKey"]: t["tagValue"] for t in call.params["tags"]}
-    merged = {**ctx.store.get_tags(resource.arn), **new}
-    if len(merged) > MAX_TAGS:
-        raise TooManyTags(f"Resource {resource.arn} would have {len(merged)} tags; the limit is {MAX_TAGS}.")
-    ctx.store.put_tags(resource.arn, new)
+    total = ctx.store.put_tags(resource.arn, new, max_total=MAX_TAGS)
+    if total > MAX_TAGS:
+        raise TooManyTags(f"Resource {resource.arn} would have {total} tags; the limit is {MAX_TAGS}.")
     return {}
 
 

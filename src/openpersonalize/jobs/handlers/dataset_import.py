@@ -37,8 +37,11 @@ def run(run: JobRun) -> dict[str, Any]:
     rows = done_bytes = 0
     with tempfile.TemporaryDirectory(prefix="openpersonalize-import-") as tmp:
         for index, data_file in enumerate(files):
-            with open_data_file(location, data_file, ctx.settings) as source:
-                table = read_csv(source, schema, file_name=data_file.name)
+            try:
+                with open_data_file(location, data_file, ctx.settings) as source:
+                    table = read_csv(source, schema, file_name=data_file.name)
+            except OSError as exc:  # unreadable: permissions, a vanished file; no retry changes that
+                raise DataError(f"{data_file.name} cannot be read: {exc.strerror or exc}.") from None
             if table.num_rows:
                 part = Path(tmp) / f"part-{index:05d}.parquet"
                 pq.write_table(table, part, compression="zstd")

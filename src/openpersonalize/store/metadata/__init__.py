@@ -6,13 +6,18 @@ import builtins
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from openpersonalize.store.metadata.records import Job, Page, Resource
+from openpersonalize.store.metadata.records import Job, Page, Quota, Resource
 
 
 class MetadataStore(Protocol):
     # resources
     def create(
-        self, resource: Resource, *, tags: dict[str, str] | None = None, job: Job | None = None
+        self,
+        resource: Resource,
+        *,
+        tags: dict[str, str] | None = None,
+        job: Job | None = None,
+        quota: Quota | None = None,
     ) -> None: ...
     def get(self, arn: str) -> Resource | None: ...
     def find(self, kind: str, alt_key: str) -> Resource | None: ...
@@ -35,6 +40,7 @@ class MetadataStore(Protocol):
         parent_arn: str | None = None,
         dataset_group_arn: str | None = None,
         statuses: Iterable[str] | None = None,
+        arn_prefix: str | None = None,
         limit: int = 100,
         after: tuple[float, str] | None = None,
     ) -> Page: ...
@@ -45,16 +51,29 @@ class MetadataStore(Protocol):
         parent_arn: str | None = None,
         dataset_group_arn: str | None = None,
         statuses: Iterable[str] | None = None,
+        arn_prefix: str | None = None,
     ) -> int: ...
     # tags
     def get_tags(self, arn: str) -> dict[str, str]: ...
-    def put_tags(self, arn: str, tags: dict[str, str]) -> None: ...
+    def put_tags(self, arn: str, tags: dict[str, str], *, max_total: int | None = None) -> int: ...
     def remove_tags(self, arn: str, keys: Iterable[str]) -> None: ...
     # jobs
     def enqueue(self, job: Job) -> int: ...
     def claim_job(self, worker_id: str, now: float) -> Job | None: ...
-    def heartbeat(self, job_id: int, worker_id: str, now: float, progress: float | None = None) -> bool: ...
+    def heartbeat(
+        self,
+        job_id: int,
+        worker_id: str,
+        now: float,
+        progress: float | None = None,
+        *,
+        memory_peak: int | None = None,
+        memory_limit: int | None = None,
+    ) -> bool: ...
     def finish_job(self, job_id: int, *, error: str | None = None) -> None: ...
+    def record_outcome(
+        self, kind: str, resource_arn: str, *, error: str | None, payload: dict[str, Any], now: float
+    ) -> None: ...
     def stale_jobs(self, older_than: float) -> builtins.list[Job]: ...
     def requeue_job(self, job_id: int, not_before: float) -> None: ...
     def get_job(self, job_id: int) -> Job | None: ...
@@ -74,4 +93,4 @@ def all_resources(store: MetadataStore, kind: str, **filters: Any) -> Iterator[R
         after = page.next_after
 
 
-__all__ = ["Job", "MetadataStore", "Page", "Resource", "all_resources"]
+__all__ = ["Job", "MetadataStore", "Page", "Quota", "Resource", "all_resources"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ class Job:
     not_before: float = 0.0
     created: float = 0.0
     error: str | None = None
+    memory_peak: int | None = None  # bytes, reported with heartbeats
+    memory_limit: int | None = None
 
 
 @dataclass
@@ -48,3 +51,19 @@ class Page:
     items: list[Resource]
     # (created, arn) of the last item when more remain, else None.
     next_after: tuple[float, str] | None
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``maximum`` resources of ``kind`` matching the filters may exist after a create.
+
+    The store counts and inserts in one serialized transaction, so concurrent creates can never
+    overshoot; ``error`` is raised (and nothing written) when the quota is full.
+    """
+
+    kind: str
+    maximum: int
+    error: Exception
+    statuses: Collection[str] | None = None
+    arn_prefix: str | None = None
+    dataset_group_arn: str | None = None

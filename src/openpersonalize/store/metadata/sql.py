@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from openpersonalize.errors import ResourceAlreadyExists
 from openpersonalize.store.metadata import migrate
-from openpersonalize.store.metadata.records import Job, Page, Resource
+from openpersonalize.store.metadata.records import Job, Page, Quota, Resource
 from openpersonalize.store.metadata.tables import jobs, resources, tags
 
 
@@ -46,10 +47,17 @@ class SqlMetadataStore:
 
     # -- resources --------------------------------------------------------------------------
     def create(
-        self, resource: Resource, *, tags: dict[str, str] | None = None, job: Job | None = None
+        self,
+        resource: Resource,
+        *,
+        tags: dict[str, str] | None = None,
+        job: Job | None = None,
+        quota: Quota | None = None,
     ) -> None:
         try:
             with self._tx() as conn:
+                if quota is not None:
+                    self._check_quota(conn, quota)
                 conn.execute(resources.insert().values(**_resource_row(resource)))
                 if tags:
                     _write_tags(conn, resource.arn, tags)
@@ -61,6 +69,21 @@ class SqlMetadataStore:
                 if "name" not in str(exc.orig).lower() or resource.name is None
                 else f"A resource with the name {resource.name} already exists."
             ) from None
+
+    def _check_quota(self, conn: Connection, quota: Quota) -> None:
+        """Count inside the writing transaction, serialized with every other create under this quota.
+
+        SQLite's BEGIN IMMEDIATE already serializes writers; PostgreSQL takes a transaction-scoped
+        advisory lock on the quota, so the next creator counts only after this one commits.
+        """
+        if not self.is_sqlite:
+            key = f"{quota.kind}|{quota.arn_prefix}|{quota.dataset_group_arn}".encode()
+            lock_id = int.from_bytes(hashlib.sha256(key).digest()[:8], "big", signed=True)
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
+        filters = _filters(quota.kind, None, quota.dataset_group_arn, quota.statuses, quota.arn_prefix)
+        count = conn.execute(sa.select(sa.func.count()).select_from(resources).where(*filters)).scalar_one()
+        if int(count) >= quota.maximum:
+            raise quota.error
 
     def get(self, arn: str) -> Resource | None:
         with self.engine.connect() as conn:
@@ -132,11 +155,13 @@ class SqlMetadataStore:
         parent_arn: str | None = None,
         dataset_group_arn: str | None = None,
         statuses: Iterable[str] | None = None,
+        arn_prefix: str | None = None,
         limit: int = 100,
         after: tuple[float, str] | None = None,
     ) -> Page:
         """Newest first; ``after`` is the (created, arn) of the last item of the previous page."""
-        query = sa.select(resources).where(*_filters(kind, parent_arn, dataset_group_arn, statuses))
+        filters = _filters(kind, parent_arn, dataset_group_arn, statuses, arn_prefix)
+        query = sa.select(resources).where(*filters)
         if after is not None:
             created, arn = after
             query = query.where(
@@ -159,9 +184,10 @@ class SqlMetadataStore:
         parent_arn: str | None = None,
         dataset_group_arn: str | None = None,
         statuses: Iterable[str] | None = None,
+        arn_prefix: str | None = None,
     ) -> int:
         query = sa.select(sa.func.count()).select_from(resources)
-        query = query.where(*_filters(kind, parent_arn, dataset_group_arn, statuses))
+        query = query.where(*_filters(kind, parent_arn, dataset_group_arn, statuses, arn_prefix))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -171,9 +197,17 @@ class SqlMetadataStore:
         with self.engine.connect() as conn:
             return {k: v for k, v in conn.execute(query)}
 
-    def put_tags(self, arn: str, new_tags: dict[str, str]) -> None:
+    def put_tags(self, arn: str, new_tags: dict[str, str], *, max_total: int | None = None) -> int:
+        """Add or overwrite tags; returns how many the resource then has. Over ``max_total`` nothing
+        is written (the count returned is what it would have had)."""
         with self._tx() as conn:
-            _write_tags(conn, arn, new_tags)
+            if not self.is_sqlite:  # serialize tag writers of this resource
+                conn.execute(sa.select(resources.c.arn).where(resources.c.arn == arn).with_for_update())
+            keys = set(conn.execute(sa.select(tags.c.key).where(tags.c.arn == arn)).scalars())
+            total = len(keys | set(new_tags))
+            if max_total is None or total <= max_total:
+                _write_tags(conn, arn, new_tags)
+        return total
 
     def remove_tags(self, arn: str, keys: Iterable[str]) -> None:
         with self._tx() as conn:
@@ -207,10 +241,23 @@ class SqlMetadataStore:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().one()
         return _job(row)
 
-    def heartbeat(self, job_id: int, worker_id: str, now: float, progress: float | None = None) -> bool:
+    def heartbeat(
+        self,
+        job_id: int,
+        worker_id: str,
+        now: float,
+        progress: float | None = None,
+        *,
+        memory_peak: int | None = None,
+        memory_limit: int | None = None,
+    ) -> bool:
         values: dict[str, Any] = {"heartbeat": now}
         if progress is not None:
             values["progress"] = progress
+        if memory_peak is not None:
+            values["memory_peak"] = memory_peak
+        if memory_limit is not None:
+            values["memory_limit"] = memory_limit
         with self._tx() as conn:
             result = conn.execute(
                 jobs.update()
@@ -226,6 +273,37 @@ class SqlMetadataStore:
                 .where(jobs.c.id == job_id)
                 .values(status="failed" if error else "done", error=error, progress=None if error else 1.0)
             )
+
+    def record_outcome(
+        self, kind: str, resource_arn: str, *, error: str | None, payload: dict[str, Any], now: float
+    ) -> None:
+        """Keep one finished job row per (kind, resource) up to date: the outcome of a recurring
+        task (such as compaction) that operators read with the other jobs."""
+        values = {
+            "status": "failed" if error else "done",
+            "error": error,
+            "payload": _dumps(payload),
+            "heartbeat": now,
+            "progress": None if error else 1.0,
+        }
+        with self._tx() as conn:
+            pick = sa.select(jobs.c.id).where(jobs.c.kind == kind, jobs.c.resource_arn == resource_arn)
+            job_id = conn.execute(pick).scalar()
+            if job_id is None:
+                conn.execute(
+                    jobs.insert().values(
+                        kind=kind,
+                        resource_arn=resource_arn,
+                        attempts=1,
+                        not_before=now,
+                        created=now,
+                        **values,
+                    )
+                )
+            else:
+                conn.execute(
+                    jobs.update().where(jobs.c.id == job_id).values(attempts=jobs.c.attempts + 1, **values)
+                )
 
     def stale_jobs(self, older_than: float) -> builtins.list[Job]:
         query = sa.select(jobs).where(jobs.c.status == "running", jobs.c.heartbeat < older_than)
@@ -286,9 +364,16 @@ def _dumps(value: Any) -> str:
 
 
 def _filters(
-    kind: str, parent_arn: str | None, dataset_group_arn: str | None, statuses: Iterable[str] | None
+    kind: str,
+    parent_arn: str | None,
+    dataset_group_arn: str | None,
+    statuses: Iterable[str] | None,
+    arn_prefix: str | None = None,
 ) -> list[Any]:
     clauses: list[Any] = [resources.c.kind == kind]
+    if arn_prefix is not None:
+        # substr, not LIKE: SQLite's LIKE ignores case, and account scoping must not.
+        clauses.append(sa.func.substr(resources.c.arn, 1, len(arn_prefix)) == arn_prefix)
     if parent_arn is not None:
         clauses.append(resources.c.parent_arn == parent_arn)
     if dataset_group_arn is not None:
@@ -303,7 +388,8 @@ def _resource_row(r: Resource) -> dict[str, Any]:
         "arn": r.arn,
         "kind": r.kind,
         "name": r.name,
-        "name_key": r.name_key if r.name_key is not None else r.name,
+        # Kinds whose ARN is made from the name are unique through the ARN (per account and region).
+        "name_key": r.name_key,
         "parent_arn": r.parent_arn,
         "dataset_group_arn": r.dataset_group_arn,
         "alt_key": r.alt_key,
@@ -369,4 +455,6 @@ def _job(row: Any) -> Job:
         not_before=row["not_before"],
         created=row["created"],
         error=row["error"],
+        memory_peak=row["memory_peak"],
+        memory_limit=row["memory_limit"],
     )

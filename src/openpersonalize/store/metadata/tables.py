@@ -50,6 +50,9 @@ jobs = sa.Table(
     sa.Column("not_before", sa.Float, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
     sa.Column("error", sa.Text),
+    # Highest resident memory (bytes) of the worker while it ran the job: tells an OOM kill apart.
+    sa.Column("memory_peak", sa.BigInteger),
+    sa.Column("memory_limit", sa.BigInteger),
     sa.Index("ix_jobs_status", "status", "not_before"),
     sa.Index("ix_jobs_resource", "resource_arn"),
 )

@@ -6,14 +6,19 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from openpersonalize.settings import Settings
+_configured = 0
+
+
+def configure(threads: int) -> None:
+    """Set once by the worker from its training_threads setting (0: every CPU it may use)."""
+    global _configured
+    _configured = max(0, threads)
 
 
 def default_training_threads() -> int:
-    """The training_threads setting if set, else the CPUs this process may use."""
-    configured = Settings.from_env().training_threads
-    if configured > 0:
-        return configured
+    """The configured number of training threads if set, else the CPUs this process may use."""
+    if _configured > 0:
+        return _configured
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

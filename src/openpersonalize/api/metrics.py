@@ -1,0 +1,60 @@
+"""GET /metrics: the server's state in Prometheus text format.
+
+Gauges are read when scraped, so they are true at that moment and cost nothing in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from openpersonalize.data.event_compaction import COMPACTION_JOB
+from openpersonalize.store.interactions.eventlog import list_sealed_segments
+from openpersonalize.store.metadata import MetadataStore
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class EventLogCollector(Collector):
+    """This machine's event log: segments waiting for compaction, and those compaction skipped."""
+
+    def __init__(self, store: MetadataStore, log_dir: Path, compaction_key: str) -> None:
+        self.store = store
+        self.log_dir = log_dir
+        self.compaction_key = compaction_key
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        sealed = len(list_sealed_segments(self.log_dir)) if self.log_dir.exists() else 0
+        yield GaugeMetricFamily(
+            "openpersonalize_eventlog_sealed_segments",
+            "Sealed event-log segments waiting to be compacted into Parquet.",
+            value=sealed,
+        )
+        runs = [j for j in self.store.jobs_for(self.compaction_key) if j.kind == COMPACTION_JOB]
+        skipped = len(runs[-1].payload.get("skipped") or {}) if runs else 0
+        yield GaugeMetricFamily(
+            "openpersonalize_eventlog_segments_not_compacted",
+            "Segments the last compaction run had to skip (see `openpersonalize jobs` for why).",
+            value=skipped,
+        )
+        if runs and runs[-1].heartbeat is not None:
+            yield GaugeMetricFamily(
+                "openpersonalize_eventlog_last_compaction_timestamp_seconds",
+                "When compaction of this machine's event log last ran.",
+                value=runs[-1].heartbeat,
+            )
+
+
+def registry(*collectors: Collector) -> CollectorRegistry:
+    found = CollectorRegistry(auto_describe=False)
+    for collector in collectors:
+        found.register(collector)
+    return found
+
+
+def render(found: CollectorRegistry) -> bytes:
+    return generate_latest(found)
