@@ -122,3 +122,45 @@ def test_session_only_events_are_stored_and_compacted(server, personalize, event
     assert list_sealed_segments(log_dir) == []
     rows = _rows(server, arns["dataset"])
     assert [(r["USER_ID"], r["ITEM_ID"]) for r in rows] == [(None, "x"), ("u1", "a")]
+
+
+class _FlakyObjects:
+    """An object store that refuses the first event part it is given, as an outage would."""
+
+    def __init__(self, objects):
+        self._objects = objects
+        self.refused = 0
+
+    def put_file(self, key, path):
+        if "/events/" in key and not self.refused:
+            self.refused += 1
+            raise ConnectionError("object store unavailable")
+        return self._objects.put_file(key, path)
+
+    def __getattr__(self, name):
+        return getattr(self._objects, name)
+
+
+def test_a_segment_that_fails_is_skipped_reported_and_retried(server, personalize, events):
+    from openpersonalize.jobs.worker import Worker
+
+    arns = make_group(personalize)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
+    for user in ("u1", "u2"):  # two sealed segments
+        _put(events, tracking, user, ["a"])
+        server.services.event_log.seal()
+    ctx = server.services.ctx
+    flaky = _FlakyObjects(ctx.objects)
+    worker = Worker(type(ctx)(ctx.settings, ctx.store, flaky), "w")
+    report = worker.compact()
+    assert report.compacted == 1 and len(report.skipped) == 1  # the next segment was not blocked
+    [skipped] = report.skipped
+    assert "object store unavailable" in report.skipped[skipped]
+    assert [s.name for s in list_sealed_segments(server.settings.event_log_dir)] == [skipped]
+    [row] = [j for j in ctx.store.recent_jobs() if j.kind == "compact-event-log"]
+    assert row.status == "failed" and skipped in row.error
+    assert [r["USER_ID"] for r in _rows(server, arns["dataset"])] == ["u1", "u2"]  # nothing lost meanwhile
+    assert worker.compact().compacted == 1  # the outage is over: the skipped segment goes too
+    [row] = [j for j in ctx.store.recent_jobs() if j.kind == "compact-event-log"]
+    assert row.status == "done" and row.error is None
+    assert list_sealed_segments(server.settings.event_log_dir) == []

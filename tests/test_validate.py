@@ -703,3 +703,11 @@ def test_put_events_micro_benchmark_runs():
 
 if __name__ == "__main__":
     print(f"PutEvents, 10 events: {microseconds_per_put_events(20000):.1f} us per validate()")
+
+
+def test_an_over_long_value_is_echoed_cut_short():
+    """Regression: a 50 MB name came back in full in its error message."""
+    message = error_of(op("personalize", "CreateDatasetGroup"), {"name": "n" * 5_000_000})
+    assert len(message) < 1500
+    assert message.startswith("1 validation error detected: Value 'nnnn")
+    assert "... (5000000 characters)' at 'name' failed to satisfy constraint" in message

@@ -13,6 +13,8 @@ from typing import Any
 from openpersonalize.errors import SerializationError
 
 MAX_REPORTED = 10
+# Longer echoed values (longer than any modelled string) are cut: a 50 MB name must not come back.
+MAX_ECHO_CHARS = 1024
 NOT_NULL = "Member must not be null"
 
 # A path is built lazily, only for errors: a parent chain of (parent, segment) pairs, where a
@@ -52,7 +54,10 @@ def _format_problem(parent: Path, segment: str | int, value: Any, constraint: st
     if value is None:
         shown = "Value null"
     elif show:
-        shown = f"Value '{java_string(value)}'"
+        text = java_string(value)
+        if len(text) > MAX_ECHO_CHARS:
+            text = f"{text[:MAX_ECHO_CHARS]}... ({len(text)} characters)"
+        shown = f"Value '{text}'"
     else:
         shown = "Value"
     return f"{shown} at '{render_path(parent, segment)}' failed to satisfy constraint: {constraint}"

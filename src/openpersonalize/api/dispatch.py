@@ -60,11 +60,12 @@ class Dispatcher:
         path = request.scope["path"]  # cheaper than building request.url on the hot path
         service = protocol.CONTROL if target or path == "/" else protocol.EVENTS
         try:
+            # Unauthenticated callers learn nothing, not even which routes exist (as on AWS).
+            signed = self.verifier.check_headers(request.headers) if self.verifier is not None else None
             op = self._route(path, target, request.method)
             service = op.service
             limit = MAX_BODY_BYTES[service]
             _check_declared_length(request, limit)
-            signed = self.verifier.check_headers(request.headers) if self.verifier is not None else None
             body = await _read_body(request, limit)
             if signed is not None:
                 assert self.verifier is not None

@@ -55,14 +55,15 @@ class FileRoots:
     def _check_one(self, candidate: Path, shown: Path) -> None:
         if any(candidate == d or d in candidate.parents for d in self.denied):
             raise PathNotAllowed(
-                f"{shown} is in a folder that file:// locations may never name (the data directory, "
-                f"/proc, /sys or /dev)."
+                f"{shown} is in a folder that file:// locations may never name, whatever {SETTING} "
+                "allows (the data directory, /proc, /sys, /dev)."
             )
         for root in self.roots:
             if candidate == root or root in candidate.parents:
                 if any(part.startswith(".") for part in candidate.relative_to(root).parts):
                     raise PathNotAllowed(
-                        f"{shown} is or is inside a hidden file or folder; those are never read."
+                        f"{shown} is or is inside a hidden file or folder, which file:// locations may "
+                        f"never name, whatever {SETTING} allows."
                     )
                 return
         if not self.roots:
