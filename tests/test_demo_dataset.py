@@ -16,10 +16,10 @@ from openpersonalize.data.csv_import import arrow_schema_for, read_csv
 from openpersonalize.data.schema import check_dataset_type, parse_schema
 from openpersonalize.demo import DemoData, bundled_catalog, load_demo_data, product_info
 from openpersonalize.demo.simulation import DAY_SECONDS, WINDOW_DAYS
+from tests.fixtures.requirements import shared_data
 
 END = 1_750_000_000
 REPO = Path(__file__).resolve().parents[1]
-SHARED_SOURCE = REPO.parent / "shared" / "data" / "retail-demo-store"
 
 
 @pytest.fixture(scope="module")
@@ -197,16 +197,15 @@ def test_product_info_describes_known_items_only(demo: DemoData) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not SHARED_SOURCE.is_dir(), reason="needs ../shared/data/retail-demo-store")
 def test_build_script_reproduces_the_bundled_files(tmp_path: Path) -> None:
-    pytest.importorskip("yaml")
+    source = shared_data("retail-demo-store")
     spec = importlib.util.spec_from_file_location(
         "build_demo_catalog", REPO / "scripts" / "build_demo_catalog.py"
     )
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    script.build(SHARED_SOURCE, tmp_path)
+    script.build(source, tmp_path)
     bundled = REPO / "src" / "openpersonalize" / "demo" / "catalog"
     for name in ("products.csv.gz", "users.csv.gz", "NOTICE.md"):
         assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name

@@ -21,6 +21,7 @@ from tests.fixtures.pgserver import (
     fresh_database,
     start_postgres,
 )
+from tests.fixtures.requirements import missing
 
 pytestmark = pytest.mark.postgres
 
@@ -110,10 +111,8 @@ def test_fresh_postgres_url_fixture_gives_its_own_database(fresh_postgres_url: s
 def test_start_postgres_then_stop_removes_everything() -> None:
     try:
         url, stop = start_postgres(database="standalone_check")
-    except PostgresUnavailable as missing:
-        if os.environ.get("CI"):
-            pytest.fail(str(missing))
-        pytest.skip(str(missing))
+    except PostgresUnavailable as unavailable:
+        missing(f"PostgreSQL: {unavailable}")
     try:
         with engine_for(url) as engine, engine.connect() as conn:
             assert conn.scalar(text("SELECT current_database()")) == "standalone_check"

@@ -203,6 +203,20 @@ def bodies(op: protocol.Operation, known: dict[str, list[str]]) -> st.SearchStra
     )
 
 
+def broken_member(shape: Shape, known: dict[str, list[str]]) -> st.SearchStrategy[dict[str, Any]]:
+    """A well-typed body with one member broken: null, a value of the wrong JSON type, or a string
+    far longer than any limit."""
+    members = list(shape.members)  # type: ignore[attr-defined]
+    if not members:
+        return st.just({})
+    wrong = st.sampled_from([None, 7, 1.5, True, "text", [], ["x"], {}, {"k": "v"}, "z" * 70_000])
+
+    def breaking(body: dict[str, Any], member: str, value: Any) -> dict[str, Any]:
+        return {**body, member: value}
+
+    return st.builds(breaking, shaped(shape, known), st.sampled_from(members), wrong)
+
+
 # --- the property -------------------------------------------------------------------------------
 
 
@@ -248,6 +262,19 @@ def test_any_request_gets_a_well_formed_answer(fuzz_server, http, data):
     response = send(http, op, body)
     check_answer(response, rest_json=op.service != protocol.CONTROL)
     event(outcome(response))
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=[f"{op.service}.{op.name}" for op in OPERATIONS])
+@settings(FUZZ, max_examples=12)
+@given(data=st.data())
+def test_every_operation_survives_broken_members(fuzz_server, http, op, data):
+    """Every operation of the three services, each member in turn null, of the wrong type or far
+    too long: always a 4xx JSON error or a success, never a 5xx."""
+    _, known = fuzz_server
+    shape = op.model.input_shape
+    body = data.draw(broken_member(shape, known) if shape is not None else st.just({}), label="body")
+    response = send(http, op, json.dumps(body).encode())
+    check_answer(response, rest_json=op.service != protocol.CONTROL)
 
 
 @FUZZ

@@ -1,20 +1,23 @@
-"""Two server processes on one data directory: events sent to one move recommendations from the other."""
+"""Two `serve` processes on one data directory: events sent to one move recommendations from the other."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.api.clustered import group_of, item, write_clustered_csv
 from tests.api.helpers import make_group, wait_for
-from tests.fixtures.server import start_server
+from tests.fixtures.process import serve
 
+pytestmark = pytest.mark.integration
 UP = "arn:aws:personalize:::recipe/aws-user-personalization"
 
 
 def test_events_reach_the_other_server(tmp_path):
     data = tmp_path / "shared-data"
-    first = start_server(data, min_import_interactions=10)
-    second = start_server(data, with_worker=False)
+    first = serve(data, min_import_interactions=10)
+    second = serve(data, workers=0)
     try:
         personalize = first.client("personalize")
         arns = make_group(personalize)
@@ -49,6 +52,7 @@ def test_events_reach_the_other_server(tmp_path):
             time.sleep(0.05)
         assert after != before
         assert [group_of(r["itemId"]) for r in after[:10]].count(3) >= 8
+        assert first.proc.pid != second.proc.pid  # two processes, not two threads of one
     finally:
         second.stop()
         first.stop()
