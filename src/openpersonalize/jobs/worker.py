@@ -154,31 +154,20 @@ class Worker:
         try:
             attrs = handler(JobRun(self.ctx, job, resource, beat.set_progress))
         except DataError as exc:
-            beat.stop()
             self._fail(job, str(exc))
             return
         except JobStopped:
-            beat.stop()
             self._stopped(job)
             return
         except (MemoryError, JobOutOfMemory):
-            beat.stop()
-            self._fail(
-                job, memory.out_of_memory_reason(max(beat.peak, memory.resident_bytes()), self.memory_limit)
-            )
+            peak = max(beat.peak, memory.resident_bytes())
+            self._fail(job, memory.out_of_memory_reason(peak, self.memory_limit))
             return
         except Exception as exc:
-            beat.stop()
-            log.error("job %s failed: %s", job.id, traceback.format_exc())
-            if _transient(exc) and job.attempts < self.settings.job_max_attempts:
-                self.ctx.store.requeue_job(job.id, time.time() + RETRY_DELAY_SECONDS * job.attempts)
-                self.ctx.store.update(
-                    job.resource_arn, status=CREATE_PENDING, expect_status=(CREATE_IN_PROGRESS,)
-                )
-            else:
-                self._fail(job, _plain_reason(exc))
+            self._failed_unexpectedly(job, exc)
             return
-        beat.stop()
+        finally:
+            beat.stop()
         if beat.out_of_memory.is_set():
             return  # failed by the watchdog already; what the handler made is not published
         done = self.ctx.store.update(
@@ -193,6 +182,16 @@ class Worker:
         """The resource was stopped (CREATE STOPPING ends as CREATE STOPPED) or deleted: drop the job."""
         self.ctx.store.update(job.resource_arn, status=CREATE_STOPPED, expect_status=(CREATE_STOPPING,))
         self.ctx.store.finish_job(job.id, error="stopped or deleted before it finished")
+
+    def _failed_unexpectedly(self, job: Job, exc: Exception) -> None:
+        log.error("job %s failed: %s", job.id, traceback.format_exc())
+        if _transient(exc) and job.attempts < self.settings.job_max_attempts:
+            self.ctx.store.requeue_job(job.id, time.time() + RETRY_DELAY_SECONDS * job.attempts)
+            self.ctx.store.update(
+                job.resource_arn, status=CREATE_PENDING, expect_status=(CREATE_IN_PROGRESS,)
+            )
+        else:
+            self._fail(job, _plain_reason(exc))
 
     def _out_of_memory(self, job: Job, peak: int) -> None:
         """Called by the heartbeat when the job's memory passes the limit."""
