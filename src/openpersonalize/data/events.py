@@ -32,6 +32,9 @@ EVENT_MEMBER_COLUMNS = frozenset(
     {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "IMPRESSION", "RECOMMENDATION_ID",
      "EVENT_ATTRIBUTION_SOURCE"}
 )  # fmt: skip
+ANONYMOUS = frozenset({"USER_ID"})
+# Impressions are stored joined with '|' and, like other strings, hold at most this many characters.
+IMPRESSION_MAX_CHARS = 1000
 ACTION_MEMBER_COLUMNS = frozenset(
     {"USER_ID", "ACTION_ID", "TIMESTAMP", "EVENT_TYPE", "IMPRESSION", "RECOMMENDATION_ID"}
 )
@@ -99,9 +102,7 @@ class EventIngestor:
                 TIMESTAMP=_epoch_seconds(a["timestamp"], f"{where}.timestamp"),
                 EVENT_TYPE=a["eventType"],
             )
-            _optional(
-                row, target.schema, "IMPRESSION", "|".join(a["impression"]) if a.get("impression") else None
-            )
+            _optional(row, target.schema, "IMPRESSION", _impression(a.get("impression"), where))
             _optional(row, target.schema, "RECOMMENDATION_ID", a.get("recommendationId"))
             row = _fill(row, target.schema, where, anonymous_ok=True)
             rows.append(self._meta(row, target, a.get("sessionId"), a.get("eventId")))
@@ -134,7 +135,7 @@ class EventIngestor:
         if value is not None and value_field is not None:
             value = coerce(value_field, value, f"{where}.eventValue")
         _optional(row, schema, "EVENT_VALUE", value, where=where)
-        _optional(row, schema, "IMPRESSION", "|".join(e["impression"]) if e.get("impression") else None)
+        _optional(row, schema, "IMPRESSION", _impression(e.get("impression"), where))
         _optional(row, schema, "RECOMMENDATION_ID", e.get("recommendationId"))
         source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
         _optional(row, schema, "EVENT_ATTRIBUTION_SOURCE", source)
@@ -249,6 +250,18 @@ def _epoch_seconds(value: float, where: str) -> int:
     return int(value)
 
 
+def _impression(items: list[str] | None, where: str) -> str | None:
+    if not items:
+        return None
+    joined = "|".join(items)
+    if len(joined) > IMPRESSION_MAX_CHARS:
+        raise InvalidInput(
+            f"{where}.impression joined with '|' is {len(joined)} characters long; "
+            f"an impression may have at most {IMPRESSION_MAX_CHARS}."
+        )
+    return joined
+
+
 def _check_size(record: dict[str, Any], where: str) -> None:
     if len(orjson.dumps(record)) > EVENT_MAX_BYTES:
         raise InvalidInput(f"{where} is larger than {EVENT_MAX_BYTES // 1024} KB.")
@@ -273,10 +286,5 @@ def _optional(
 def _fill(
     row: dict[str, Any], schema: ParsedSchema, where: str, *, anonymous_ok: bool = False
 ) -> dict[str, Any]:
-    if anonymous_ok and row.get("USER_ID") is None and "USER_ID" in schema.names:
-        # Anonymous events (sessionId only) are allowed; USER_ID stays empty.
-        rest = {k: v for k, v in row.items() if k != "USER_ID"}
-        filled = require_fields({**rest, "USER_ID": ""}, schema, where)
-        filled["USER_ID"] = None
-        return filled
-    return require_fields(row, schema, where)
+    # Anonymous events (a sessionId, no userId) leave USER_ID empty, even where the schema requires it.
+    return require_fields(row, schema, where, may_be_null=ANONYMOUS if anonymous_ok else frozenset())

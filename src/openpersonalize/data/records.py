@@ -117,9 +117,16 @@ def coerce(field: SchemaField, value: Any, where: str) -> Any:
     return float(value)
 
 
-def require_fields(row: dict[str, Any], schema: ParsedSchema, where: str) -> dict[str, Any]:
-    """Fill absent nullable fields with None; absent required fields are an error."""
-    missing = [f.name for f in schema.fields if f.name not in row and not f.nullable]
+def require_fields(
+    row: dict[str, Any], schema: ParsedSchema, where: str, *, may_be_null: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Fill absent nullable fields with None; a required field that is absent or null is an error
+    (``may_be_null`` names the exceptions, such as USER_ID of an anonymous event)."""
+    missing = [
+        f.name
+        for f in schema.fields
+        if row.get(f.name) is None and not f.nullable and f.name not in may_be_null
+    ]
     if missing:
         raise InvalidInput(f"{where}: missing required field(s) {', '.join(missing)}.")
     return {f.name: row.get(f.name) for f in schema.fields}
