@@ -88,3 +88,13 @@ def wait_for(describe: Any, key: str, timeout: float = 30.0) -> dict[str, Any]:
         if time.time() > deadline:
             raise AssertionError(f"still {resource['status']} after {timeout}s: {resource}")
         time.sleep(0.1)
+
+
+def import_csv(personalize: Any, dataset_arn: str, path: Path, name: str | None = None) -> dict[str, Any]:
+    """Import a local CSV file into a dataset and wait until the job settles; returns the job."""
+    arn = personalize.create_dataset_import_job(
+        jobName=name or path.stem, datasetArn=dataset_arn, dataSource={"dataLocation": path.as_uri()}
+    )["datasetImportJobArn"]
+    return wait_for(
+        lambda: personalize.describe_dataset_import_job(datasetImportJobArn=arn), "datasetImportJob"
+    )

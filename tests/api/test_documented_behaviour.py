@@ -10,7 +10,7 @@ import pytest
 
 from openpersonalize.data.event_compaction import compact_event_log
 from tests.api.clustered import write_clustered_csv
-from tests.api.helpers import make_group, wait_for
+from tests.api.helpers import import_csv, make_group
 from tests.api.test_events import rows
 from tests.api.test_training import POPULARITY, SIMS, UP, deploy, train
 
@@ -29,12 +29,7 @@ def clustered(personalize, tmp_path):
 
 
 def _import(personalize, dataset, csv):
-    job = personalize.create_dataset_import_job(
-        jobName=csv.stem, datasetArn=dataset, dataSource={"dataLocation": csv.as_uri()}
-    )["datasetImportJobArn"]
-    done = wait_for(
-        lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job), "datasetImportJob"
-    )
+    done = import_csv(personalize, dataset, csv)
     assert done["status"] == "ACTIVE", done.get("failureReason")
 
 

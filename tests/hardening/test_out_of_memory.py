@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from tests.api.helpers import make_group, wait_for
+from tests.api.helpers import import_csv, make_group, wait_for
 from tests.fixtures.process import serve
 
 pytestmark = pytest.mark.integration
@@ -35,12 +35,7 @@ def test_a_training_over_the_memory_limit_fails_as_out_of_memory(tmp_path):
         personalize = server.client("personalize")
         arns = make_group(personalize)
         csv = _wide_catalogue_csv(tmp_path / "wide.csv")
-        job = personalize.create_dataset_import_job(
-            jobName="wide", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
-        )["datasetImportJobArn"]
-        imported = wait_for(
-            lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job), "datasetImportJob"
-        )
+        imported = import_csv(personalize, arns["dataset"], csv)
         assert imported["status"] == "ACTIVE", imported.get("failureReason")
         worker_before = {p.pid for p in psutil.Process(server.proc.pid).children()}
         solution = personalize.create_solution(name="wide", datasetGroupArn=arns["group"], recipeArn=UP)[
@@ -61,12 +56,7 @@ def test_a_training_over_the_memory_limit_fails_as_out_of_memory(tmp_path):
         while {p.pid for p in psutil.Process(server.proc.pid).children()} & worker_before:
             assert time.time() < deadline, "the worker over the limit did not end"
             time.sleep(0.1)
-        again = personalize.create_dataset_import_job(
-            jobName="after", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
-        )["datasetImportJobArn"]
-        after = wait_for(
-            lambda: personalize.describe_dataset_import_job(datasetImportJobArn=again), "datasetImportJob"
-        )
+        after = import_csv(personalize, arns["dataset"], csv, "after")
         assert after["status"] == "ACTIVE"
     finally:
         server.stop()

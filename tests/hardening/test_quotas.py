@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.api.clustered import write_clustered_csv
-from tests.api.helpers import make_group, wait_for
+from tests.api.helpers import import_csv, make_group
 from tests.fixtures.process import serve
 from tests.fixtures.server import start_server
 
@@ -72,12 +72,7 @@ def test_quotas_hold_on_postgres(tmp_path, fresh_postgres_url):
         personalize = live.client("personalize")
         arns = make_group(personalize)
         csv = write_clustered_csv(tmp_path / "c.csv")
-        first = personalize.create_dataset_import_job(
-            jobName="first", datasetArn=arns["dataset"], dataSource={"dataLocation": csv.as_uri()}
-        )["datasetImportJobArn"]
-        wait_for(
-            lambda: personalize.describe_dataset_import_job(datasetImportJobArn=first), "datasetImportJob"
-        )
+        assert import_csv(personalize, arns["dataset"], csv, "first")["status"] == "ACTIVE"
         live.stop()  # no worker from here on: what is created stays PENDING
         live = start_server(tmp_path / "data", with_worker=False, metadata_url=fresh_postgres_url)
         personalize = live.client("personalize")
