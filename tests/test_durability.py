@@ -8,9 +8,8 @@ import pytest
 
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.jobs.worker import Worker
+from openpersonalize.server import open_context
 from openpersonalize.settings import Settings
-from openpersonalize.store.metadata.sql import SqlMetadataStore
-from openpersonalize.store.objects.factory import open_object_store
 from tests.api.helpers import make_group, wait_for, write_interactions_csv
 from tests.fixtures.process import serve, worker
 from tests.fixtures.server import LiveServer, free_port, start_server
@@ -43,14 +42,8 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
             acknowledged += [e["itemId"] for e in event_list]
     finally:
         server.kill()
-    settings = Settings(data_dir=data_dir)
-    store = SqlMetadataStore(settings.resolved_metadata_url)
-    table = read_dataset(
-        store,
-        open_object_store(settings.resolved_object_url, settings),
-        settings.event_log_dir,
-        arns["dataset"],
-    )
+    ctx = open_context(Settings(data_dir=data_dir))
+    table = read_dataset(ctx.store, ctx.interactions, arns["dataset"])
     assert set(acknowledged) <= set(table.column("ITEM_ID").to_pylist())
     assert table.num_rows == len(acknowledged)
     # The restarted server keeps serving the same data directory.
@@ -167,7 +160,7 @@ def test_import_survives_kill_9_of_its_worker(tmp_path):
             second.wait(20)
         assert job["status"] == "ACTIVE", job.get("failureReason")
         assert live.services.ctx.store.jobs_for(arn)[0].attempts == 2
-        stores = (live.services.ctx.store, live.services.ctx.objects, live.settings.event_log_dir)
+        stores = (live.services.ctx.store, live.services.ctx.interactions)
         assert read_dataset(*stores, arns["dataset"]).num_rows == 800_000
     finally:
         live.stop()

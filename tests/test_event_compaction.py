@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 
 from openpersonalize.data.dataset_reader import read_dataset
-from openpersonalize.data.event_compaction import compact_event_log, recent_event_records
+from openpersonalize.data.event_compaction import compact_event_log
+from openpersonalize.store.interactions import EVENTS, open_interactions
 from openpersonalize.store.interactions.eventlog import list_sealed_segments, read_segment
 from tests.api.helpers import ITEMS_SCHEMA, make_group
 
 
 def _rows(server, arn):
     s = server.services
-    return read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn).to_pylist()
+    return read_dataset(s.ctx.store, s.ctx.interactions, arn).to_pylist()
+
+
+def _event_parts(ctx, arn):
+    dataset_id = ctx.store.get(arn).attrs["_id"]
+    return [p for p in ctx.interactions.parts(dataset_id) if p.source == EVENTS]
+
+
+def _seal(server):
+    """Seal the server's event-log segment; returns its path."""
+    return server.services.ctx.interactions.log.seal()
 
 
 def _put(events, tracking, user, items, start=1_700_000_000, **extra):
@@ -29,37 +40,34 @@ def test_compaction_moves_records_to_parquet(server, personalize, events):
     _put(events, tracking, "u2", ["d"], eventId="e-1")
     before = _rows(server, arns["dataset"])
     log_dir = server.settings.event_log_dir
-    assert server.services.event_log.seal() is not None
+    assert server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    assert compact_event_log(ctx.store, ctx.objects, log_dir).moved == 4
+    assert compact_event_log(ctx.store, ctx.interactions).moved == 4
     assert list_sealed_segments(log_dir) == []
-    parts = ctx.store.get(arns["dataset"]).attrs["_events"]
-    assert len(parts) == 1 and parts[0]["rows"] == 4
+    parts = _event_parts(ctx, arns["dataset"])
+    assert len(parts) == 1 and parts[0].rows == 4
     assert _rows(server, arns["dataset"]) == before
     # A duplicate of a compacted event (same eventId) still counts once; new events add up.
     _put(events, tracking, "u2", ["d"], eventId="e-1")
     _put(events, tracking, "u3", ["e"])
     after = _rows(server, arns["dataset"])
     assert [r["ITEM_ID"] for r in after] == ["a", "b", "c", "d", "e"]
-    assert (
-        compact_event_log(ctx.store, ctx.objects, log_dir).moved == 0
-    )  # the active segment is not sealed yet
+    assert compact_event_log(ctx.store, ctx.interactions).moved == 0  # the active segment is not sealed yet
 
 
 def test_crash_between_part_and_segment_removal_doubles_nothing(server, personalize, events):
     arns = make_group(personalize)
     tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
     _put(events, tracking, "u1", ["a", "b"])
-    log_dir = server.settings.event_log_dir
-    segment = server.services.event_log.seal()
+    segment = _seal(server)
     saved = segment.read_bytes()
     ctx = server.services.ctx
-    compact_event_log(ctx.store, ctx.objects, log_dir)
+    compact_event_log(ctx.store, ctx.interactions)
     segment.write_bytes(saved)  # as if the process died before deleting the segment
     assert [r["ITEM_ID"] for r in _rows(server, arns["dataset"])] == ["a", "b"]
     assert len(list(read_segment(segment))) == 2
-    compact_event_log(ctx.store, ctx.objects, log_dir)  # the rerun registers the same part once
-    assert len(ctx.store.get(arns["dataset"]).attrs["_events"]) == 1
+    compact_event_log(ctx.store, ctx.interactions)  # the rerun registers the same part once
+    assert len(_event_parts(ctx, arns["dataset"])) == 1
     assert [r["ITEM_ID"] for r in _rows(server, arns["dataset"])] == ["a", "b"]
 
 
@@ -71,9 +79,9 @@ def test_newest_item_record_wins_across_compaction(server, personalize, events):
     )
     items_arn = items["datasetArn"]
     events.put_items(datasetArn=items_arn, items=[{"itemId": "i1", "properties": json.dumps({"price": 5})}])
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir)
+    compact_event_log(ctx.store, ctx.interactions)
     events.put_items(datasetArn=items_arn, items=[{"itemId": "i1", "properties": json.dumps({"price": 7})}])
     assert [r["PRICE"] for r in _rows(server, items_arn)] == [7.0]
 
@@ -82,13 +90,13 @@ def test_records_of_a_deleted_dataset_are_dropped(server, personalize, events):
     arns = make_group(personalize)
     tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
     _put(events, tracking, "u1", ["a"])
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     personalize.delete_event_tracker(
         eventTrackerArn=personalize.list_event_trackers()["eventTrackers"][0]["eventTrackerArn"]
     )
     personalize.delete_dataset(datasetArn=arns["dataset"])
     ctx = server.services.ctx
-    assert compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir).moved == 0
+    assert compact_event_log(ctx.store, ctx.interactions).moved == 0
     assert list_sealed_segments(server.settings.event_log_dir) == []
 
 
@@ -96,12 +104,12 @@ def test_recent_compacted_events_feed_the_live_state(server, personalize, events
     arns = make_group(personalize)
     tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
     _put(events, tracking, "u1", ["a", "b"])
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir)
-    records = list(recent_event_records(ctx.store, ctx.objects, since=0.0))
+    compact_event_log(ctx.store, ctx.interactions)
+    records = list(ctx.interactions.recent(since=0.0))
     assert sorted((r["USER_ID"], r["ITEM_ID"]) for r in records) == [("u1", "a"), ("u1", "b")]
-    assert list(recent_event_records(ctx.store, ctx.objects, since=records[-1]["_at"] + 1)) == []
+    assert list(ctx.interactions.recent(since=records[-1]["_at"] + 1)) == []
 
 
 def test_session_only_events_are_stored_and_compacted(server, personalize, events):
@@ -114,11 +122,11 @@ def test_session_only_events_are_stored_and_compacted(server, personalize, event
         eventList=[{"eventType": "click", "itemId": "x", "sentAt": 1_700_000_000}],
     )
     log_dir = server.settings.event_log_dir
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     _put(events, tracking, "u1", ["a"])
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    assert compact_event_log(ctx.store, ctx.objects, log_dir).moved == 2
+    assert compact_event_log(ctx.store, ctx.interactions).moved == 2
     assert list_sealed_segments(log_dir) == []
     rows = _rows(server, arns["dataset"])
     assert [(r["USER_ID"], r["ITEM_ID"]) for r in rows] == [(None, "x"), ("u1", "a")]
@@ -148,10 +156,10 @@ def test_a_segment_that_fails_is_skipped_reported_and_retried(server, personaliz
     tracking = personalize.create_event_tracker(name="t", datasetGroupArn=arns["group"])["trackingId"]
     for user in ("u1", "u2"):  # two sealed segments
         _put(events, tracking, user, ["a"])
-        server.services.event_log.seal()
+        server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    flaky = _FlakyObjects(ctx.objects)
-    worker = Worker(type(ctx)(ctx.settings, ctx.store, flaky), "w")
+    flaky = open_interactions(ctx.settings, ctx.store, _FlakyObjects(ctx.objects))
+    worker = Worker(type(ctx)(ctx.settings, ctx.store, ctx.objects, flaky), "w")
     report = worker.compact()
     assert report.compacted == 1 and len(report.skipped) == 1  # the next segment was not blocked
     [skipped] = report.skipped

@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 import pytest
 
-from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.data.events import EVENT_MAX_BYTES, MAX_EPOCH_SECONDS, EventIngestor
@@ -29,10 +28,9 @@ from openpersonalize.data.records import FLOAT32_MAX, coerce, parse_properties, 
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound, ServiceError
 from openpersonalize.scope import Scope
+from openpersonalize.server import open_context
 from openpersonalize.settings import Settings
-from openpersonalize.store.interactions.eventlog import EventLog, replay_directory
-from openpersonalize.store.metadata.sql import SqlMetadataStore
-from openpersonalize.store.objects.factory import open_object_store
+from openpersonalize.store.interactions.eventlog import replay_directory
 from tests.api.helpers import INTERACTIONS_SCHEMA, ITEMS_SCHEMA
 from tests.api.test_actions import ACTION_INTERACTIONS_SCHEMA
 
@@ -246,11 +244,10 @@ class World:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir()
         self.settings = Settings(data_dir=data_dir)
-        self.store = SqlMetadataStore(self.settings.resolved_metadata_url)
-        self.objects = open_object_store(self.settings.resolved_object_url, self.settings)
-        self.control = ControlPlane(Context(self.settings, self.store, self.objects))
-        self.log = EventLog(self.settings.event_log_dir)
-        self.ingestor = EventIngestor(self.store, self.log)
+        self.ctx = open_context(self.settings, writer=True)
+        self.store = self.ctx.store
+        self.control = ControlPlane(self.ctx)
+        self.ingestor = EventIngestor(self.store, self.ctx.interactions)
         self.groups = 0
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
@@ -284,7 +281,7 @@ class World:
 
     def rows(self, dataset: str) -> list[dict[str, Any]]:
         """The dataset as training and export read it."""
-        return read_dataset(self.store, self.objects, self.settings.event_log_dir, dataset).to_pylist()
+        return read_dataset(self.store, self.ctx.interactions, dataset).to_pylist()
 
     def logged(self) -> list[dict[str, Any]]:
         """The durable event-log records, with the members serving reads (_session, _impression...)."""
@@ -295,7 +292,7 @@ class World:
 def world(tmp_path: Path):
     w = World(tmp_path / "data")
     yield w
-    w.log.close()
+    w.ctx.interactions.close()
     w.store.close()
 
 

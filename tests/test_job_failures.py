@@ -12,18 +12,17 @@ import pytest
 from openpersonalize.control.context import Context
 from openpersonalize.jobs import handlers, memory
 from openpersonalize.jobs.worker import Worker
+from openpersonalize.server import open_context
 from openpersonalize.settings import Settings
 from openpersonalize.store.metadata import Job, Resource
-from openpersonalize.store.metadata.sql import SqlMetadataStore
-from openpersonalize.store.objects.factory import open_object_store
 
 
 @pytest.fixture
 def ctx(tmp_path):
     settings = Settings(data_dir=tmp_path, job_max_attempts=2, job_stale_seconds=1.0)
-    store = SqlMetadataStore(settings.resolved_metadata_url)
-    yield Context(settings, store, open_object_store(settings.resolved_object_url, settings))
-    store.close()
+    ctx = open_context(settings)
+    yield ctx
+    ctx.store.close()
 
 
 def enqueue(ctx: Context, kind: str, arn: str = "r") -> None:

@@ -185,3 +185,73 @@ def test_tag_limit_holds_under_concurrent_writers(store):
     for t in threads:
         t.join()
     assert len(store.get_tags("t")) == 180  # 6 of the 8 batches of 30 fit under 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_parts_kept_in_dataset_attributes_move_to_the_manifest(backend, tmp_path, request):
+    """Migration 0003: the `_bulk` and `_events` lists of a dataset become dataset_parts rows."""
+    import orjson
+    import sqlalchemy as sa
+
+    from openpersonalize.store.interactions.manifest import BULK, EVENTS, PartsManifest
+    from openpersonalize.store.metadata import migrate
+
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_postgres_url")
+    )
+    engine = sa.create_engine(url)
+    migrate.upgrade(engine, "0002")
+    attrs = {
+        "_id": "d1",
+        "datasetType": "INTERACTIONS",
+        "_bulk": [
+            {"job": "arn:job/a", "keys": ["datasets/d1/bulk/a/part-00000.parquet"], "rows": 40, "at": 5.0}
+        ],
+        "_events": [{"key": "datasets/d1/events/w0.log.parquet", "rows": 3, "first": 6.0, "last": 7.0}],
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO resources (arn, kind, status, created, updated, attrs) "
+                "VALUES ('arn:d', 'dataset', 'ACTIVE', 1, 1, :attrs)"
+            ),
+            {"attrs": orjson.dumps(attrs).decode()},
+        )
+    engine.dispose()
+    store = SqlMetadataStore(url)
+    try:
+        assert store.get("arn:d").attrs == {"_id": "d1", "datasetType": "INTERACTIONS"}
+        parts = PartsManifest(store).parts("d1")
+        assert [(p.source, p.key, p.rows, p.written, p.job) for p in parts] == [
+            (BULK, "datasets/d1/bulk/a/part-00000.parquet", 40, 5.0, "arn:job/a"),
+            (EVENTS, "datasets/d1/events/w0.log.parquet", 3, 6.0, None),
+        ]
+    finally:
+        store.close()
+
+
+def test_parts_manifest_publishes_replaces_and_drops(store):
+    from openpersonalize.store.interactions.manifest import BULK, EVENTS, Part, PartsManifest
+
+    manifest = PartsManifest(store)
+    first = [Part(f"d/bulk/a/{i}", BULK, 10, 1.0, 1.0, 1.0, "job-a") for i in range(2)]
+    assert manifest.publish_bulk("d", first, replace=True) == [] and manifest.has_bulk("d")
+    later = [Part("d/bulk/b/0", BULK, 5, 3.0, 3.0, 3.0, "job-b")]
+    assert manifest.publish_bulk("d", later, replace=False) == []  # INCREMENTAL adds
+    event = Part("d/events/s1", EVENTS, 4, 2.0, 2.0, 2.5)
+    manifest.add_event_parts("d", [event])
+    manifest.add_event_parts("d", [event])  # a rerun registers it once
+    assert [p.key for p in manifest.parts("d")] == ["d/bulk/a/0", "d/bulk/a/1", "d/events/s1", "d/bulk/b/0"]
+    assert [(d, p.key) for d, p in manifest.event_parts_since(2.4)] == [("d", "d/events/s1")]
+    assert manifest.event_parts_since(2.5) == []
+    full = [Part("d/bulk/c/0", BULK, 7, 4.0, 4.0, 4.0, "job-c")]
+    assert sorted(manifest.publish_bulk("d", full, replace=True)) == [
+        "d/bulk/a/0",
+        "d/bulk/a/1",
+        "d/bulk/b/0",
+    ]
+    assert [p.key for p in manifest.parts("d")] == ["d/events/s1", "d/bulk/c/0"]
+    assert not manifest.has_bulk("other")
+    assert sorted(manifest.drop("d")) == ["d/bulk/c/0", "d/events/s1"] and manifest.parts("d") == []

@@ -112,10 +112,8 @@ def worker(
     ] = False,
 ) -> None:
     """Run background jobs (imports, training, batch jobs) from the shared job table."""
-    from openpersonalize.control.context import Context
     from openpersonalize.jobs.worker import Worker
-    from openpersonalize.store.metadata.sql import SqlMetadataStore
-    from openpersonalize.store.objects.factory import open_object_store
+    from openpersonalize.server import open_context
 
     if settings_stdin:  # started by `serve`: its settings come through a pipe, not the environment
         settings = Settings.from_json(sys.stdin.read())
@@ -128,15 +126,15 @@ def worker(
             file_roots=file_roots,
         )
     _logging(settings.log_level)
-    store = SqlMetadataStore(settings.resolved_metadata_url)
-    ctx = Context(settings, store, open_object_store(settings.resolved_object_url, settings))
+    ctx = open_context(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if settings.parent_pid:
         threading.Thread(target=_stop_when_orphaned, args=(settings.parent_pid, stop), daemon=True).start()
     Worker(ctx, exit_on_memory_limit=True).run_forever(stop)
-    store.close()
+    ctx.interactions.close()
+    ctx.store.close()
 
 
 @app.command()

@@ -24,15 +24,13 @@ from openpersonalize.api.plain_routes import guarded
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
-from openpersonalize.data.event_compaction import compaction_key, recent_event_records
 from openpersonalize.data.events import EventIngestor
 from openpersonalize.scope import Scope
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
 from openpersonalize.settings import Settings
-from openpersonalize.store.interactions.eventlog import EventLog
-from openpersonalize.store.interactions.tail import LogTailer
+from openpersonalize.store.interactions import InteractionsStore, open_interactions
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects.factory import open_object_store
 
@@ -44,38 +42,37 @@ class Services:
     settings: Settings
     ctx: Context
     control: ControlPlane
-    event_log: EventLog
     ingestor: EventIngestor
     runtime: Runtime
     live: LiveEvents
-    tailer: LogTailer
 
     def close(self) -> None:
-        self.event_log.close()
+        self.ctx.interactions.close()
         self.ctx.store.close()
+
+
+def open_context(settings: Settings, *, writer: bool = False) -> Context:
+    """The stores of these settings; ``writer`` for the process that takes events (a server)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlMetadataStore(settings.resolved_metadata_url)
+    objects = open_object_store(settings.resolved_object_url, settings)
+    return Context(settings, store, objects, open_interactions(settings, store, objects, writer=writer))
 
 
 def build_services(settings: Settings) -> Services:
     # Requests are short and many: one BLAS thread each, so concurrent requests don't oversubscribe.
     threadpool_limits(limits=1)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqlMetadataStore(settings.resolved_metadata_url)
-    objects = open_object_store(settings.resolved_object_url, settings)
-    ctx = Context(settings=settings, store=store, objects=objects)
-    event_log = EventLog(settings.event_log_dir)
-    tailer = LogTailer(settings.event_log_dir, event_log.writer_id)
-    tailer.skip_existing()  # from here on it follows the other processes' new events
+    ctx = open_context(settings, writer=True)
     live = LiveEvents()
-    live.add(recent_event_records(store, objects, time.time() - settings.live_events_window_seconds))
-    live.load(settings.event_log_dir)
-    ingestor = EventIngestor(store, event_log)
+    live.add(ctx.interactions.recent(time.time() - settings.live_events_window_seconds))
+    ingestor = EventIngestor(ctx.store, ctx.interactions)
     ingestor.listeners.append(live.add)
     runtime = Runtime(
-        store,
-        ModelCache(objects, settings.data_dir / "model-cache", settings.model_cache_megabytes << 20),
+        ctx.store,
+        ModelCache(ctx.objects, settings.data_dir / "model-cache", settings.model_cache_megabytes << 20),
         live,
     )
-    return Services(settings, ctx, ControlPlane(ctx), event_log, ingestor, runtime, live, tailer)
+    return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live)
 
 
 def build_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -105,9 +102,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
     plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
-    gauges = metrics.registry(
-        metrics.EventLogCollector(services.ctx.store, settings.event_log_dir, compaction_key(settings))
-    )
+    gauges = metrics.registry(metrics.EventLogCollector(services.ctx.store, services.ctx.interactions))
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -118,7 +113,9 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        sealer = asyncio.create_task(_seal_periodically(services.event_log, settings.event_log_seal_seconds))
+        sealer = asyncio.create_task(
+            _seal_periodically(services.ctx.interactions, settings.event_log_seal_seconds)
+        )
         follower = asyncio.create_task(_follow_other_processes(services, settings.tail_seconds))
         yield
         sealer.cancel()
@@ -141,17 +138,14 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     return app
 
 
-async def _seal_periodically(event_log: EventLog, every: float) -> None:
-    """Seal the active segment now and then so workers can compact it into Parquet."""
-    appended = event_log.stats.appends
+async def _seal_periodically(interactions: InteractionsStore, every: float) -> None:
+    """Seal what this process appended now and then, so workers can compact it into Parquet."""
     while True:
         await asyncio.sleep(every)
-        if event_log.stats.appends != appended:
-            appended = event_log.stats.appends
-            try:
-                await run_in_threadpool(event_log.seal)
-            except Exception:
-                log.exception("sealing the event log failed")
+        try:
+            await run_in_threadpool(interactions.seal)
+        except Exception:
+            log.exception("sealing the event log failed")
 
 
 async def _follow_other_processes(services: Services, every: float) -> None:
@@ -159,7 +153,7 @@ async def _follow_other_processes(services: Services, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            records = await run_in_threadpool(services.tailer.poll)
+            records = await run_in_threadpool(services.ctx.interactions.follow)
         except Exception:
             log.exception("following the event log failed")
             continue

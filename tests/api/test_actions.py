@@ -61,7 +61,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def rows(server: Any, arn: str) -> list[dict[str, Any]]:
     s = server.services
-    return read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn).to_pylist()  # type: ignore[no-any-return]
+    return read_dataset(s.ctx.store, s.ctx.interactions, arn).to_pylist()  # type: ignore[no-any-return]
 
 
 def add_dataset(personalize: Any, group: str, name: str, schema_text: str, dataset_type: str) -> str:

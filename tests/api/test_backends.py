@@ -45,7 +45,7 @@ def test_postgres_and_s3_end_to_end(tmp_path, fresh_postgres_url, s3_server, s3_
         client.upload_file(str(later), s3_bucket, "input/folder/b.csv")
         job = _import(personalize, arns["dataset"], f"s3://{s3_bucket}/input/interactions.csv", "single")
         assert job["status"] == "ACTIVE", job.get("failureReason")
-        stores = (live.services.ctx.store, live.services.ctx.objects, live.settings.event_log_dir)
+        stores = (live.services.ctx.store, live.services.ctx.interactions)
         assert read_dataset(*stores, arns["dataset"]).num_rows == 40
         # Parquet parts live in the bucket, not on local disk.
         keys = [

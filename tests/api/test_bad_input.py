@@ -630,7 +630,7 @@ def event(**overrides: Any) -> dict[str, Any]:
 
 def live_rows(server: LiveServer, arn: str) -> list[dict[str, Any]]:
     s = server.services
-    return read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn).to_pylist()  # type: ignore[no-any-return]
+    return read_dataset(s.ctx.store, s.ctx.interactions, arn).to_pylist()  # type: ignore[no-any-return]
 
 
 # (id, events method, kwargs from the world, error code, status, fragments)

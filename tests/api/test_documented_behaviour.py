@@ -100,8 +100,8 @@ def test_the_first_event_with_an_event_id_wins(server, personalize, events):
     put("retry", "e-1", 1_700_000_005)
     assert [r["ITEM_ID"] for r in rows(server, arns["dataset"])] == ["first"]
     put("kept", "e-2", 1_700_000_010)
-    server.services.event_log.seal()
+    server.services.ctx.interactions.seal()
     ctx = server.services.ctx
-    compact_event_log(ctx.store, ctx.objects, server.settings.event_log_dir)
+    compact_event_log(ctx.store, ctx.interactions)
     put("late-retry", "e-2", 1_700_000_020)
     assert [r["ITEM_ID"] for r in rows(server, arns["dataset"])] == ["first", "kept"]

@@ -15,7 +15,7 @@ from tests.api.helpers import ITEMS_SCHEMA, USERS_SCHEMA, make_group
 
 def rows(server, arn):
     s = server.services
-    return read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn).to_pylist()
+    return read_dataset(s.ctx.store, s.ctx.interactions, arn).to_pylist()
 
 
 @pytest.fixture

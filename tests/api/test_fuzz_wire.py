@@ -354,7 +354,7 @@ def test_accepted_records_keep_every_dataset_readable(fuzz_server, http, data):
         s = live.services
         for arn in known["stable_datasets"]:
             # An acknowledged write must never make the dataset unreadable (or training would fail).
-            read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn)
+            read_dataset(s.ctx.store, s.ctx.interactions, arn)
 
 
 def test_seeded_resources_are_reachable(fuzz_server, http):

@@ -10,7 +10,7 @@ from tests.api.helpers import make_group, wait_for, write_interactions_csv
 
 def _stores(server):
     s = server.services
-    return s.ctx.store, s.ctx.objects, s.settings.event_log_dir
+    return s.ctx.store, s.ctx.interactions
 
 
 def _import(personalize, dataset_arn, location, name="job", mode=None):

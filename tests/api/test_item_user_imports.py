@@ -32,7 +32,7 @@ ITEMS_HEADER = "ITEM_ID,GENRES,PRICE,DESCRIPTION,CREATION_TIMESTAMP"
 def rows(server: Any, arn: str) -> dict[str, dict[str, Any]]:
     """The dataset's records by their id (ITEM_ID or USER_ID)."""
     s = server.services
-    table = read_dataset(s.ctx.store, s.ctx.objects, s.settings.event_log_dir, arn)
+    table = read_dataset(s.ctx.store, s.ctx.interactions, arn)
     key = "ITEM_ID" if "ITEM_ID" in table.column_names else "USER_ID"
     return {r[key]: r for r in table.to_pylist()}
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from openpersonalize.settings import Settings
+from openpersonalize.store.interactions.manifest import EVENTS, PartsManifest
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from tests.api.helpers import make_group
 from tests.fixtures.process import child_env, serve
@@ -46,12 +47,16 @@ def test_events_are_sealed_and_compacted_without_help(tmp_path):
             sessionId="s1",
             eventList=[{"eventType": "click", "itemId": "y", "sentAt": now}],
         )
-        store = SqlMetadataStore(Settings(data_dir=data_dir).resolved_metadata_url, upgrade=False)
+        manifest = PartsManifest(
+            SqlMetadataStore(Settings(data_dir=data_dir).resolved_metadata_url, upgrade=False)
+        )
+        dataset_id = personalize.describe_dataset(datasetArn=arns["dataset"])["dataset"]["datasetArn"]
+        dataset_id = manifest.metadata.get(dataset_id).attrs["_id"]
         deadline = time.time() + 30
         while True:
-            parts = store.get(arns["dataset"]).attrs.get("_events") or []
+            parts = [p for p in manifest.parts(dataset_id) if p.source == EVENTS]
             if (
-                sum(p["rows"] for p in parts) == 2
+                sum(p.rows for p in parts) == 2
                 and _gauge(server.url, "openpersonalize_eventlog_sealed_segments") == 0
             ):
                 break
@@ -67,6 +72,6 @@ def test_events_are_sealed_and_compacted_without_help(tmp_path):
             check=True,
         ).stdout
         assert "compact-event-log" in jobs and "done" in jobs
-        store.close()
+        manifest.metadata.close()
     finally:
         server.stop()

@@ -6,35 +6,32 @@ Gauges are read when scraped, so they are true at that moment and cost nothing i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from openpersonalize.data.event_compaction import COMPACTION_JOB
-from openpersonalize.store.interactions.eventlog import list_sealed_segments
+from openpersonalize.store.interactions import InteractionsStore
 from openpersonalize.store.metadata import MetadataStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class EventLogCollector(Collector):
-    """This machine's event log: segments waiting for compaction, and those compaction skipped."""
+    """The event log: batches waiting for compaction, and those compaction had to skip."""
 
-    def __init__(self, store: MetadataStore, log_dir: Path, compaction_key: str) -> None:
+    def __init__(self, store: MetadataStore, interactions: InteractionsStore) -> None:
         self.store = store
-        self.log_dir = log_dir
-        self.compaction_key = compaction_key
+        self.interactions = interactions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        sealed = len(list_sealed_segments(self.log_dir)) if self.log_dir.exists() else 0
         yield GaugeMetricFamily(
             "openpersonalize_eventlog_sealed_segments",
             "Sealed event-log segments waiting to be compacted into Parquet.",
-            value=sealed,
+            value=self.interactions.backlog(),
         )
-        runs = [j for j in self.store.jobs_for(self.compaction_key) if j.kind == COMPACTION_JOB]
+        runs = [j for j in self.store.jobs_for(self.interactions.name) if j.kind == COMPACTION_JOB]
         skipped = len(runs[-1].payload.get("skipped") or {}) if runs else 0
         yield GaugeMetricFamily(
             "openpersonalize_eventlog_segments_not_compacted",
@@ -44,7 +41,7 @@ class EventLogCollector(Collector):
         if runs and runs[-1].heartbeat is not None:
             yield GaugeMetricFamily(
                 "openpersonalize_eventlog_last_compaction_timestamp_seconds",
-                "When compaction of this machine's event log last ran.",
+                "When compaction of this event log last ran.",
                 value=runs[-1].heartbeat,
             )
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 from openpersonalize.control.scoped_store import ScopedStore
 from openpersonalize.scope import Scope
 from openpersonalize.settings import Settings
+from openpersonalize.store.interactions import InteractionsStore
 from openpersonalize.store.metadata import MetadataStore
 from openpersonalize.store.objects import ObjectStore
 
@@ -20,6 +21,7 @@ class Context:
     settings: Settings
     store: MetadataStore
     objects: ObjectStore
+    interactions: InteractionsStore
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> float:

@@ -7,26 +7,25 @@ record per id replaces older ones.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openpersonalize.data.event_compaction import read_parquet_part
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import arrow_schema, parse_schema
 from openpersonalize.errors import ResourceNotFound
-from openpersonalize.store.interactions.eventlog import replay_directory
-from openpersonalize.store.metadata import MetadataStore, Resource
-from openpersonalize.store.objects import ObjectStore
+from openpersonalize.store.interactions import BULK, InteractionsStore
+from openpersonalize.store.metadata import MetadataStore
 
 ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
 _ROW = "__row"
 
 
-def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, dataset_arn: str) -> pa.Table:
+def read_dataset(store: MetadataStore, interactions: InteractionsStore, dataset_arn: str) -> pa.Table:
+    """Everything acknowledged for the dataset when the read starts: its parts and the records
+    still in the event log."""
     dataset = store.get(dataset_arn)
     if dataset is None or dataset.kind != "dataset":
         raise ResourceNotFound(f"Resource Arn {dataset_arn} does not exist.")
@@ -35,23 +34,22 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
         raise ResourceNotFound(f"Resource Arn {dataset.attrs['schemaArn']} does not exist.")
     schema = parse_schema(schema_resource.attrs["schema"])
     target = arrow_schema(schema)
-    # The log first, then the parts list: a compaction finishing in between then shows its records
+    dataset_id = dataset.attrs["_id"]
+    # The log first, then the parts: a compaction finishing in between then shows its records
     # twice (dropped as duplicates below) rather than not at all.
-    live = _live_records(log_dir, dataset, schema)
-    dataset = store.get(dataset_arn) or dataset
+    live = _live_rows(interactions.pending(dataset_id), schema)
     tables: list[pa.Table] = []
     written: list[np.ndarray] = []  # when each row was written: orders "newest record per id wins"
     event_ids: list[str | None] = []
-    for group in dataset.attrs.get("_bulk", []):
-        for key in group["keys"]:
-            tables.append(_read_part(objects, key, target))
-            written.append(np.full(tables[-1].num_rows, float(group.get("at", 0.0))))
-            event_ids += [None] * tables[-1].num_rows
-    for part in dataset.attrs.get("_events", []):
-        events = read_parquet_part(objects, part["key"])
-        tables.append(_conform(events, target))
-        written.append(events.column("_at").to_numpy(zero_copy_only=False).astype(np.float64))
-        event_ids += events.column("_event_id").to_pylist()
+    for part in interactions.parts(dataset_id):
+        stored = interactions.read_part(part)
+        tables.append(_conform(stored, target))
+        if part.source == BULK:
+            written.append(np.full(stored.num_rows, part.written))
+            event_ids += [None] * stored.num_rows
+        else:
+            written.append(stored.column("_at").to_numpy(zero_copy_only=False).astype(np.float64))
+            event_ids += stored.column("_event_id").to_pylist()
     if live:
         tables.append(pa.Table.from_pylist(live, schema=target))
         written.append(np.array([float(r["_at"] or 0.0) for r in live]))
@@ -65,10 +63,6 @@ def read_dataset(store: MetadataStore, objects: ObjectStore, log_dir: Path, data
     return _deduplicate(table, dataset.attrs["datasetType"], event_ids)
 
 
-def _read_part(objects: ObjectStore, key: str, target: pa.Schema) -> pa.Table:
-    return _conform(read_parquet_part(objects, key), target)
-
-
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     """The target's columns in order; an UpdateDataset may have added nullable columns since."""
     columns = [
@@ -80,19 +74,15 @@ def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=target)
 
 
-def _live_records(log_dir: Path, dataset: Resource, schema: ParsedSchema) -> list[dict[str, Any]]:
-    if not log_dir.exists():
-        return []
-    dataset_id = dataset.attrs["_id"]
+def _live_rows(records: list[dict[str, Any]], schema: ParsedSchema) -> list[dict[str, Any]]:
     names = schema.names
     out = []
-    for _, record in replay_directory(log_dir):
-        if record.get("_ds") == dataset_id:
-            row = {name: record.get(name) for name in names}
-            row["_event_id"] = record.get("_event_id")
-            row["_session"] = record.get("_session")
-            row["_at"] = record.get("_at")
-            out.append(row)
+    for record in records:
+        row = {name: record.get(name) for name in names}
+        row["_event_id"] = record.get("_event_id")
+        row["_session"] = record.get("_session")
+        row["_at"] = record.get("_at")
+        out.append(row)
     return out
 
 

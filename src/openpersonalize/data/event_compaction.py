@@ -1,44 +1,29 @@
-"""Move sealed event-log segments into Parquet parts of their datasets (per event batch).
+"""Move acknowledged records from the event log into Parquet parts of their datasets.
 
-The event log is the durable write path; Parquet is the read path. A compaction run reads each
-sealed segment, writes one Parquet part per dataset it touches to the object store
-(`datasets/<id>/events/<segment>.parquet`), records the part in the dataset's `_events` list and
-only then deletes the segment. A crash in between leaves the records in both places; readers
-drop such exact duplicates (same content, same eventId), so a rerun is harmless.
+The event log is the durable write path; Parquet is the read path. A compaction run takes each
+batch the interactions store has waiting (a sealed segment), writes one Parquet part per dataset
+it touches, registers the parts in the manifest and only then lets the store remove the batch. A
+crash in between leaves the records in both places; readers drop such exact duplicates (same
+content, same eventId), and a rerun registers the same part keys once.
 
-A segment that cannot be compacted (a corrupt frame, an object store that refuses the part) is
-skipped and reported, never allowed to block the segments after it; it stays in the log, where
+A batch that cannot be compacted (a corrupt frame, an object store that refuses the part) is
+skipped and reported, never allowed to block the batches after it; it stays in the log, where
 readers still see its records, and is tried again at the next run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import io
 import logging
-import os
-import socket
-import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from openpersonalize.data.fields import arrow_schema
 from openpersonalize.data.schema import parse_schema
-from openpersonalize.settings import Settings
-from openpersonalize.store.interactions.eventlog import (
-    list_sealed_segments,
-    read_segment,
-    remove_sealed_segments,
-)
+from openpersonalize.store.interactions import Batch, InteractionsStore
 from openpersonalize.store.metadata import MetadataStore, Resource, all_resources
-from openpersonalize.store.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +31,8 @@ log = logging.getLogger(__name__)
 META_COLUMNS = pa.schema(
     [("_event_id", pa.string()), ("_session", pa.string()), ("_at", pa.float64())]
 )  # fmt: skip
+# The job row that keeps the outcome of an event log's compactions (see jobs/worker.py).
+COMPACTION_JOB = "compact-event-log"
 
 
 def event_part_schema(schema_fields: pa.Schema) -> pa.Schema:
@@ -54,64 +41,53 @@ def event_part_schema(schema_fields: pa.Schema) -> pa.Schema:
     return pa.schema([f.with_nullable(True) for f in schema_fields] + list(META_COLUMNS))
 
 
-# The job row that keeps the outcome of a log directory's compactions (see jobs/worker.py).
-COMPACTION_JOB = "compact-event-log"
-
-
-def compaction_key(settings: Settings) -> str:
-    """Names one machine's event-log directory in the job table."""
-    return f"eventlog:{socket.gethostname()}:{settings.event_log_dir.resolve()}"
-
-
 @dataclass
 class CompactionReport:
     moved: int = 0  # records moved into Parquet parts
-    compacted: int = 0  # segments compacted and removed
-    skipped: dict[str, str] = field(default_factory=dict)  # segment name -> why it was skipped
+    compacted: int = 0  # batches compacted and removed
+    skipped: dict[str, str] = field(default_factory=dict)  # batch name -> why it was skipped
 
 
-def compact_event_log(store: MetadataStore, objects: ObjectStore, log_dir: Path) -> CompactionReport:
-    """Compact every sealed segment in ``log_dir`` that can be; skip and report the others."""
+def compact_event_log(store: MetadataStore, interactions: InteractionsStore) -> CompactionReport:
+    """Compact every batch waiting in the event log that can be; skip and report the others."""
     report = CompactionReport()
-    if not log_dir.exists():
-        return report
-    with _compactor_lock(log_dir) as locked:
-        if not locked:
-            return report  # another process is compacting this directory
+    with interactions.compaction() as batches:
+        if batches is None:
+            return report  # another process is compacting this log
         datasets = {d.attrs["_id"]: d for d in all_resources(store, "dataset")}
-        for segment in list_sealed_segments(log_dir):
+        for batch in batches:
             try:
-                report.moved += _compact_segment(store, objects, datasets, segment)
+                report.moved += _compact_batch(store, interactions, datasets, batch)
             except Exception as exc:
                 log.warning(
-                    "event-log segment %s was not compacted (tried again later)", segment, exc_info=True
+                    "event-log batch %s was not compacted (tried again later)", batch.name, exc_info=True
                 )
-                report.skipped[segment.name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                report.skipped[batch.name] = f"{type(exc).__name__}: {str(exc)[:300]}"
                 continue
-            remove_sealed_segments(log_dir, [segment])
+            interactions.finish(batch)
             report.compacted += 1
-        return report
+    return report
 
 
-def _compact_segment(
-    store: MetadataStore, objects: ObjectStore, datasets: dict[str, Resource], segment: Path
+def _compact_batch(
+    store: MetadataStore, interactions: InteractionsStore, datasets: dict[str, Resource], batch: Batch
 ) -> int:
     by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for _, record in read_segment(segment):
+    for record in batch.load():
         by_dataset[record.get("_ds", "")].append(record)
     moved = 0
     for dataset_id, records in by_dataset.items():
         dataset = datasets.get(dataset_id)
-        if dataset is not None:  # records of deleted datasets are dropped with the segment
-            moved += _write_part(store, objects, dataset, segment.name, records)
+        if dataset is not None:  # records of deleted datasets are dropped with the batch
+            moved += _write_part(store, interactions, dataset, batch, records)
     return moved
 
 
 def _write_part(
     store: MetadataStore,
-    objects: ObjectStore,
+    interactions: InteractionsStore,
     dataset: Resource,
-    segment_name: str,
+    batch: Batch,
     records: list[dict[str, Any]],
 ) -> int:
     schema_resource = store.get(dataset.attrs["schemaArn"])
@@ -119,58 +95,10 @@ def _write_part(
         return 0
     target = event_part_schema(arrow_schema(parse_schema(schema_resource.attrs["schema"])))
     rows = [{name: r.get(name) for name in target.names} for r in records]
-    table = pa.Table.from_pylist(rows, schema=target)
-    key = f"datasets/{dataset.attrs['_id']}/events/{segment_name}.parquet"
-    with tempfile.TemporaryDirectory(prefix="openpersonalize-compact-") as tmp:
-        path = Path(tmp) / "part.parquet"
-        pq.write_table(table, path, compression="zstd")
-        objects.put_file(key, path)
-    times = [float(r.get("_at") or 0.0) for r in records]
-    entry = {"key": key, "rows": len(rows), "first": min(times), "last": max(times)}
-
-    def register(current: Resource) -> None:
-        parts = list(current.attrs.get("_events") or [])
-        if all(p["key"] != key for p in parts):
-            current.attrs["_events"] = [*parts, entry]
-
-    if store.update(dataset.arn, modify=register) is None:
-        objects.delete(key)  # the dataset was deleted meanwhile
+    dataset_id = dataset.attrs["_id"]
+    part = interactions.write_event_part(dataset_id, batch, pa.Table.from_pylist(rows, schema=target))
+    interactions.add_event_parts(dataset_id, [part])
+    if store.get(dataset.arn) is None:  # deleted meanwhile: forget what was just registered
+        interactions.drop_dataset(dataset_id)
         return 0
     return len(rows)
-
-
-def read_parquet_part(objects: ObjectStore, key: str) -> pa.Table:
-    """A Parquet file of the object store (bulk-import or event part), read locally when possible."""
-    local = objects.local_path(key)
-    return pq.read_table(local) if local is not None else pq.read_table(io.BytesIO(objects.get_bytes(key)))
-
-
-def recent_event_records(
-    store: MetadataStore, objects: ObjectStore, since: float
-) -> Iterator[dict[str, Any]]:
-    """Compacted interaction records written after ``since`` (for serving's live state at start-up)."""
-    for dataset in all_resources(store, "dataset"):
-        if dataset.attrs.get("datasetType") != "INTERACTIONS":
-            continue
-        for part in dataset.attrs.get("_events") or []:
-            if part["last"] <= since:
-                continue
-            table = read_parquet_part(objects, part["key"])
-            columns = [c for c in ("USER_ID", "ITEM_ID", "_session", "_at") if c in table.column_names]
-            for row in table.select(columns).to_pylist():
-                if (row.get("_at") or 0.0) > since:
-                    yield {**row, "_ds": dataset.attrs["_id"], "_type": "INTERACTIONS"}
-
-
-@contextlib.contextmanager
-def _compactor_lock(log_dir: Path) -> Iterator[bool]:
-    fd = os.open(log_dir / ".compactor.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)

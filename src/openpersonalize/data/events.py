@@ -1,8 +1,8 @@
 """The personalize-events API: PutEvents, PutItems, PutUsers, PutActions, PutActionInteractions.
 
 Each request becomes schema rows appended to the durable event log; the call returns only once
-the rows are fsync'd (an acknowledged write survives kill -9). Exact duplicates are dropped when
-the data is read (see store/interactions/reader.py).
+the rows are durable (an acknowledged write survives kill -9). Exact duplicates are dropped when
+the data is read (see data/dataset_reader.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from openpersonalize.data.records import RESERVED_EVENT_KEYS, coerce, parse_prop
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
 from openpersonalize.scope import Scope
-from openpersonalize.store.interactions.eventlog import EventLog
+from openpersonalize.store.interactions import InteractionsStore
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 EVENT_MAX_BYTES = 10 * 1024
@@ -51,9 +51,11 @@ class Target:
 
 
 class EventIngestor:
-    def __init__(self, store: MetadataStore, log: EventLog, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: MetadataStore, interactions: InteractionsStore, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
-        self.log = log
+        self.interactions = interactions
         self.clock = clock
         self._cache: dict[str, tuple[float, Target]] = {}
         # Called with each batch once it is durable (e.g. serving's live user state).
@@ -110,7 +112,7 @@ class EventIngestor:
         return {}
 
     async def _append(self, rows: list[dict[str, Any]]) -> None:
-        await self.log.append_async(rows)
+        await self.interactions.append(rows)
         for listener in self.listeners:
             listener(rows)
 

@@ -31,12 +31,7 @@ from openpersonalize.control.lifecycle import (
     CREATE_STOPPED,
     CREATE_STOPPING,
 )
-from openpersonalize.data.event_compaction import (
-    COMPACTION_JOB,
-    CompactionReport,
-    compact_event_log,
-    compaction_key,
-)
+from openpersonalize.data.event_compaction import COMPACTION_JOB, CompactionReport, compact_event_log
 from openpersonalize.errors import DataError
 from openpersonalize.jobs import memory
 from openpersonalize.jobs.handlers import HANDLERS
@@ -110,7 +105,7 @@ class Worker:
         naming each skipped segment and why, until a run compacts everything again.
         """
         ctx = self.ctx
-        report = compact_event_log(ctx.store, ctx.objects, ctx.settings.event_log_dir)
+        report = compact_event_log(ctx.store, ctx.interactions)
         if report.moved:
             log.info("compacted %d event records into Parquet", report.moved)
         if report.compacted or report.skipped or self._compaction_failed:
@@ -120,7 +115,7 @@ class Worker:
                 error = f"{len(report.skipped)} event-log segment(s) could not be compacted: {listed}"
             payload = {"moved": report.moved, "compacted": report.compacted, "skipped": report.skipped}
             ctx.store.record_outcome(
-                COMPACTION_JOB, compaction_key(ctx.settings), error=error, payload=payload, now=time.time()
+                COMPACTION_JOB, ctx.interactions.name, error=error, payload=payload, now=time.time()
             )
             self._compaction_failed = bool(report.skipped)
         return report

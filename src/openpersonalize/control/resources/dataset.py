@@ -19,7 +19,6 @@ from openpersonalize.control.resources.common import (
 from openpersonalize.data.fields import DATASET_TYPES, normalize_dataset_type
 from openpersonalize.data.schema import check_dataset_type, check_replacement
 from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, ResourceInUse
-from openpersonalize.store.metadata import Resource
 
 KIND = "dataset"
 
@@ -52,7 +51,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         "datasetType": dataset_type,
         "schemaArn": schema.arn,
         "_id": uuid.uuid4().hex,
-        "_bulk": [],
     }
     alt_key = None
     if dataset_type == "ACTION_INTERACTIONS":
@@ -100,12 +98,8 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     if running:
         raise ResourceInUse(f"Cannot delete dataset {dataset.arn}: an import job is still in progress.")
     ctx.store.delete(dataset.arn)
-    ctx.objects.delete_prefix(data_prefix(dataset))
+    ctx.interactions.drop_dataset(dataset.attrs["_id"])
     return {}
-
-
-def data_prefix(dataset: Resource) -> str:
-    return f"datasets/{dataset.attrs['_id']}/"
 
 
 describe = describer(KIND, "dataset")

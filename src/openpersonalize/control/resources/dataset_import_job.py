@@ -36,7 +36,7 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     validate_location_syntax(location)
     check_location_allowed(location, ctx.settings)
     mode = p.get("importMode") or "FULL"
-    if mode == "INCREMENTAL" and not dataset.attrs.get("_bulk"):
+    if mode == "INCREMENTAL" and not ctx.interactions.has_bulk(dataset.attrs["_id"]):
         raise InvalidInput(
             "importMode INCREMENTAL needs existing bulk data in the dataset; run a FULL import first."
         )

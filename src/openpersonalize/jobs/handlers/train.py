@@ -78,7 +78,7 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
     def read(dataset_type: str) -> Any:
         if dataset_type not in datasets:
             return None
-        return read_dataset(ctx.store, ctx.objects, ctx.settings.event_log_dir, datasets[dataset_type].arn)
+        return read_dataset(ctx.store, ctx.interactions, datasets[dataset_type].arn)
 
     return build_snapshot(
         read("INTERACTIONS"),

@@ -28,7 +28,7 @@ class SqlMetadataStore:
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 # Take the write lock up front: avoids SQLITE_BUSY upgrades between processes.
@@ -55,7 +55,7 @@ class SqlMetadataStore:
         quota: Quota | None = None,
     ) -> None:
         try:
-            with self._tx() as conn:
+            with self.transaction() as conn:
                 if quota is not None:
                     self._check_quota(conn, quota)
                 conn.execute(resources.insert().values(**_resource_row(resource)))
@@ -113,7 +113,7 @@ class SqlMetadataStore:
         change the resource in place inside the same transaction (read-modify-write without races).
         Returns the updated resource, or None if it is gone or its status did not match.
         """
-        with self._tx() as conn:
+        with self.transaction() as conn:
             query = sa.select(resources).where(resources.c.arn == arn)
             if not self.is_sqlite:
                 query = query.with_for_update()
@@ -144,7 +144,7 @@ class SqlMetadataStore:
             return current
 
     def delete(self, arn: str) -> bool:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(tags.delete().where(tags.c.arn == arn))
             return conn.execute(resources.delete().where(resources.c.arn == arn)).rowcount > 0
 
@@ -200,7 +200,7 @@ class SqlMetadataStore:
     def put_tags(self, arn: str, new_tags: dict[str, str], *, max_total: int | None = None) -> int:
         """Add or overwrite tags; returns how many the resource then has. Over ``max_total`` nothing
         is written (the count returned is what it would have had)."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             if not self.is_sqlite:  # serialize tag writers of this resource
                 conn.execute(sa.select(resources.c.arn).where(resources.c.arn == arn).with_for_update())
             keys = set(conn.execute(sa.select(tags.c.key).where(tags.c.arn == arn)).scalars())
@@ -210,12 +210,12 @@ class SqlMetadataStore:
         return total
 
     def remove_tags(self, arn: str, keys: Iterable[str]) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(tags.delete().where(tags.c.arn == arn, tags.c.key.in_(list(keys))))
 
     # -- jobs -------------------------------------------------------------------------------
     def enqueue(self, job: Job) -> int:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             job.id = _insert_job(conn, job)
         return job.id
 
@@ -229,7 +229,7 @@ class SqlMetadataStore:
         )
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             job_id = conn.execute(pick).scalar()
             if job_id is None:
                 return None
@@ -258,7 +258,7 @@ class SqlMetadataStore:
             values["memory_peak"] = memory_peak
         if memory_limit is not None:
             values["memory_limit"] = memory_limit
-        with self._tx() as conn:
+        with self.transaction() as conn:
             result = conn.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.status == "running")
@@ -267,7 +267,7 @@ class SqlMetadataStore:
         return result.rowcount > 0
 
     def finish_job(self, job_id: int, *, error: str | None = None) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id)
@@ -286,7 +286,7 @@ class SqlMetadataStore:
             "heartbeat": now,
             "progress": None if error else 1.0,
         }
-        with self._tx() as conn:
+        with self.transaction() as conn:
             pick = sa.select(jobs.c.id).where(jobs.c.kind == kind, jobs.c.resource_arn == resource_arn)
             job_id = conn.execute(pick).scalar()
             if job_id is None:
@@ -311,7 +311,7 @@ class SqlMetadataStore:
             return [_job(r) for r in conn.execute(query).mappings()]
 
     def requeue_job(self, job_id: int, not_before: float) -> None:
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id)

@@ -56,3 +56,21 @@ jobs = sa.Table(
     sa.Index("ix_jobs_status", "status", "not_before"),
     sa.Index("ix_jobs_resource", "resource_arn"),
 )
+
+# A dataset's Parquet parts (store/interactions/manifest.py): bulk imports and compacted events.
+dataset_parts = sa.Table(
+    "dataset_parts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # bulk | events
+    sa.Column("key", sa.String(1024), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    # When the part's records were written: orders "newest record per id wins" across parts.
+    sa.Column("written", sa.Float, nullable=False),
+    sa.Column("first_at", sa.Float, nullable=False),
+    sa.Column("last_at", sa.Float, nullable=False),
+    sa.Column("job", sa.String(512)),  # the import job of a bulk part
+    sa.UniqueConstraint("key", name="uq_dataset_parts_key"),
+    sa.Index("ix_dataset_parts_dataset", "dataset_id", "source"),
+)
