@@ -2,8 +2,9 @@
 behind PutEvents & co, with every read of them. Nothing outside this package knows a file path or
 an object-key layout of this data.
 
-`open_interactions` picks the implementation; today the embedded one (`local.py`: this machine's
-event log files, the manifest in the metadata database, parts in the object store).
+`open_interactions` picks the implementation: embedded (`local.py`: this machine's event log
+files) with SQLite, shared by every machine (`shared.py`: events in the database) with
+PostgreSQL. Both keep parts in the object store, listed by the manifest (`parts.py`).
 """
 
 from __future__ import annotations
@@ -78,7 +79,15 @@ class InteractionsStore(Protocol):
 def open_interactions(
     settings: Settings, metadata: SqlMetadataStore, objects: ObjectStore, *, writer: bool = False
 ) -> InteractionsStore:
-    """The interactions store of these settings; ``writer`` for a process that takes events."""
+    """The interactions store of these settings; ``writer`` for a process that takes events.
+
+    With PostgreSQL metadata the event log is shared by every machine (shared.py); with SQLite it
+    is this machine's files (local.py).
+    """
+    if not metadata.is_sqlite:
+        from openpersonalize.store.interactions.shared import SharedInteractions
+
+        return SharedInteractions(metadata, objects, writer=writer)
     from openpersonalize.store.interactions.local import LocalInteractions
 
     return LocalInteractions(settings, metadata, objects, writer=writer)

@@ -74,3 +74,15 @@ dataset_parts = sa.Table(
     sa.UniqueConstraint("key", name="uq_dataset_parts_key"),
     sa.Index("ix_dataset_parts_dataset", "dataset_id", "source"),
 )
+
+# Acknowledged records of the shared event log (store/interactions/shared.py, PostgreSQL only).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("writer", sa.String(128), nullable=False),  # the server process that took it
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # the record, as JSON
+    sa.Index("ix_events_dataset", "dataset_id", "id"),
+)
