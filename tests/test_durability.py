@@ -17,10 +17,12 @@ from tests.fixtures.server import LiveServer, free_port, start_server
 pytestmark = pytest.mark.integration
 
 
-def test_acknowledged_events_survive_kill_9(tmp_path):
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("shared", marks=pytest.mark.postgres)])
+def test_acknowledged_events_survive_kill_9(tmp_path, backend, request):
     data_dir = tmp_path / "data"
     port = free_port()
-    server = serve(data_dir, port=port)
+    shared = {"metadata_url": request.getfixturevalue("fresh_postgres_url")} if backend == "shared" else {}
+    server = serve(data_dir, port=port, **shared)
     try:
         personalize, events = server.client("personalize"), server.client("personalize-events")
         arns = make_group(personalize)
@@ -42,12 +44,12 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
             acknowledged += [e["itemId"] for e in event_list]
     finally:
         server.kill()
-    ctx = open_context(Settings(data_dir=data_dir))
+    ctx = open_context(Settings(data_dir=data_dir, **shared))
     table = read_dataset(ctx.store, ctx.interactions, arns["dataset"])
     assert set(acknowledged) <= set(table.column("ITEM_ID").to_pylist())
     assert table.num_rows == len(acknowledged)
-    # The restarted server keeps serving the same data directory.
-    server = serve(data_dir, port=port)
+    # The restarted server keeps serving the same data.
+    server = serve(data_dir, port=port, **shared)
     try:
         assert personalize.describe_dataset(datasetArn=arns["dataset"])["dataset"]["status"] == "ACTIVE"
         events.put_events(
