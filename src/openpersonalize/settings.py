@@ -37,6 +37,8 @@ class Settings:
     region: str = "us-east-1"
     # Job workers `serve` spawns (0: run none; start `openpersonalize worker` yourself).
     workers: int = 1
+    # Server processes sharing the port (SO_REUSEPORT), so every core answers requests.
+    processes: int = 1
     job_poll_seconds: float = 0.1
     # Set by `serve` for the workers it starts: they exit when that process is gone (even kill -9).
     parent_pid: int = 0
