@@ -57,7 +57,16 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("OPENPERSONALIZE_SHARED_DATA", default))
 
 
-def start_server(data_dir: Path, *, workers: int, port: int | None = None, timeout: float = 30.0) -> Server:
+def start_server(
+    data_dir: Path,
+    *,
+    workers: int,
+    port: int | None = None,
+    timeout: float = 30.0,
+    processes: int = 1,
+    metadata_url: str = "",
+    object_url: str = "",
+) -> Server:
     """Start `openpersonalize serve` from this checkout in its own session; wait for /health."""
     port = port or free_port()
     env = {
@@ -65,8 +74,12 @@ def start_server(data_dir: Path, *, workers: int, port: int | None = None, timeo
         "PYTHONPATH": str(REPO_ROOT / "src"),
         "OPENPERSONALIZE_LOG_LEVEL": "warning",
     }
+    if metadata_url:
+        env["OPENPERSONALIZE_METADATA_URL"] = metadata_url
+    if object_url:
+        env["OPENPERSONALIZE_OBJECT_URL"] = object_url
     cmd = [sys.executable, "-m", "openpersonalize", "serve", "--port", str(port)]
-    cmd += ["--data-dir", str(data_dir), "--workers", str(workers)]
+    cmd += ["--data-dir", str(data_dir), "--workers", str(workers), "--processes", str(processes)]
     # Benchmarks write their input files next to the data directory, and into shared/data.
     cmd += ["--file-roots", f"{data_dir.resolve().parent}:{shared_data_dir()}"]
     # Its own session, so stopping it also stops the worker processes it spawned.
@@ -100,8 +113,12 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, *, workers: int) -> Iterator[Server]:
-    server = start_server(data_dir, workers=workers)
+def running_server(
+    data_dir: Path, *, workers: int, processes: int = 1, metadata_url: str = "", object_url: str = ""
+) -> Iterator[Server]:
+    server = start_server(
+        data_dir, workers=workers, processes=processes, metadata_url=metadata_url, object_url=object_url
+    )
     try:
         yield server
     finally:
@@ -148,3 +165,17 @@ def machine() -> str:
         kib = int(Path("/proc/meminfo").read_text().split()[1])
         ram = f", {kib / 2**20:.0f} GiB RAM"
     return f"{os.cpu_count()} cores ({cpu}){ram}, Python {platform.python_version()}"
+
+
+@contextlib.contextmanager
+def durable_postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster with fsync and synchronous commit on (the tests' helper)."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from tests.fixtures.pgserver import start_postgres
+
+    url, stop = start_postgres("openpersonalize_bench", durable=True)
+    try:
+        yield url
+    finally:
+        stop()

@@ -1,8 +1,10 @@
-"""PutEvents throughput over HTTP: boto3-shaped batches of 10 events, durable (fsync'd) writes.
+"""PutEvents throughput over HTTP: boto3-shaped batches of 10 events, durable writes.
 
-Starts `openpersonalize serve` (embedded default, no worker) on a free port, creates a dataset
-group, an Interactions dataset and an event tracker with boto3, then drives POST /events with
-the exact JSON body boto3 sends, from asyncio clients in a separate process.
+Starts `openpersonalize serve` (no worker) on a free port, creates a dataset group, an
+Interactions dataset and an event tracker with boto3, then drives POST /events with the exact
+JSON body boto3 sends, from asyncio clients in a separate process. Two stores, one after the
+other in the same run: embedded (SQLite + this machine's event log, fsync'd) and shared (events
+committed to PostgreSQL with fsync and synchronous commit on, as a deployment across machines).
 
     PYTHONPATH=src .venv/bin/python benchmarks/put_events_http.py --seconds 20 --concurrency 32
 """
@@ -60,35 +62,48 @@ async def drive(url: str, tracking_id: str, seconds: float, concurrency: int) ->
     return sent, latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    args = parser.parse_args()
+def measure(store: str, args: argparse.Namespace, metadata_url: str = "") -> None:
     with (
         tempfile.TemporaryDirectory(prefix="op-bench-") as tmp,
-        common.running_server(Path(tmp), workers=0) as server,
+        common.running_server(Path(tmp), workers=0, metadata_url=metadata_url) as server,
     ):
         tracking_id = setup(server.url)
         # Client and server share the machine's cores, so say how much CPU each side used.
         server_process, own_process = psutil.Process(server.proc.pid), psutil.Process()
+        database = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
         server_cpu, client_cpu = common.cpu_seconds(server_process), common.cpu_seconds(own_process)
+        database_cpu = sum(common.cpu_seconds(p) for p in database)
         started = time.perf_counter()
         sent, latencies = asyncio.run(drive(server.url, tracking_id, args.seconds, args.concurrency))
         elapsed = time.perf_counter() - started
         server_cpu = common.cpu_seconds(server_process) - server_cpu
         client_cpu = common.cpu_seconds(own_process) - client_cpu
+        database_cpu = sum(common.cpu_seconds(p) for p in database) - database_cpu
     latencies.sort()
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    print(f"[{store}]")
     print(
         f"events: {sent} in {elapsed:.1f}s -> {sent / elapsed:,.0f} events/s ({len(latencies) / elapsed:,.0f} req/s)"
     )
     print(f"latency per PutEvents call: p50 {p50:.2f} ms, p99 {p99:.2f} ms (concurrency {args.concurrency})")
     print(
         f"CPU during the run: server {server_cpu:.1f}s ({server_cpu / sent * 1e6:.0f} us/event),"
-        f" load generator {client_cpu:.1f}s, on {psutil.cpu_count()} cores"
+        f" PostgreSQL {database_cpu:.1f}s, load generator {client_cpu:.1f}s, on {psutil.cpu_count()} cores"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--store", choices=["embedded", "shared", "both"], default="both")
+    args = parser.parse_args()
+    if args.store in ("embedded", "both"):
+        measure("embedded", args)
+    if args.store in ("shared", "both"):
+        with common.durable_postgres() as url:
+            measure("shared (PostgreSQL)", args, url)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ aws-user-personalization campaign and creates an event tracker. Each trial takes
 ones and brand-new ones, alternately), reads their recommendations, sends one PutEvents with 5
 popular movies of the genre least present in that list (a different taste), then polls
 GetRecommendations until the list changes. Requests are the JSON bodies boto3 sends, posted with
-one keep-alive httpx client so client-side overhead stays out of the numbers.
+keep-alive httpx clients so client-side overhead stays out of the numbers.
+
+Three setups, one after the other in the same run: the events and the recommendations from one
+server; from two `serve` processes of one machine (embedded store, one data directory); and from
+two servers with separate data directories over the shared store (PostgreSQL with fsync on, one
+object store), as on two machines.
 
     PYTHONPATH=src .venv/bin/python benchmarks/realtime_latency.py --trials 50
 """
@@ -14,6 +19,7 @@ one keep-alive httpx client so client-side overhead stays out of the numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -79,6 +85,7 @@ def recommendations(client: httpx.Client, campaign: str, user: str) -> list[str]
 
 def run_trial(
     client: httpx.Client,
+    reader: httpx.Client,
     catalogue: Catalogue,
     campaign: str,
     tracking_id: str,
@@ -86,7 +93,7 @@ def run_trial(
     kind: str,
     rng: random.Random,
 ) -> Trial:
-    before = recommendations(client, campaign, user)
+    before = recommendations(reader, campaign, user)
     genre, items = catalogue.different_taste(before, rng)
     now = time.time()
     events = [{"eventType": "rating", "itemId": item, "sentAt": now} for item in items]
@@ -98,7 +105,7 @@ def run_trial(
     acked = time.perf_counter()
     polls = 0
     while True:
-        after = recommendations(client, campaign, user)
+        after = recommendations(reader, campaign, user)
         polls += 1
         now_s = time.perf_counter()
         if after != before:
@@ -112,33 +119,65 @@ def run_trial(
         return Trial(kind, acked - sent, changed, polls, *shares)
 
 
+SETUPS = ("one server", "two processes, one machine", "two servers, shared store")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--setup", choices=[*SETUPS, "all"], default="all")
     args = parser.parse_args()
     folder = sc.ml100k_dir()
     catalogue = Catalogue(folder)
-    rng = random.Random(5)
     print(f"machine: {common.machine()}; load average {os.getloadavg()[0]:.1f}")
-    with tempfile.TemporaryDirectory(prefix="op-bench-rt-") as tmp:
-        csv_path = Path(tmp) / "ml-100k.csv"
-        sc.write_ml100k_csv(folder, csv_path)
-        with common.running_server(Path(tmp) / "data", workers=1) as server:
-            personalize = common.client("personalize", server.url)
-            group, dataset = common.create_interactions_dataset(personalize, "ml-100k")
-            sc.import_csv(personalize, dataset, csv_path, "ml-100k")
-            trained = sc.train(personalize, group, "aws-user-personalization", "up")
-            campaign = sc.deploy(personalize, trained.version_arn, "up")
-            tracking_id = personalize.create_event_tracker(name="rt", datasetGroupArn=group)["trackingId"]
-            known = rng.sample(range(1, 944), args.trials)
-            trials = []
-            with httpx.Client(base_url=server.url, timeout=30) as client:
-                recommendations(client, campaign, "warm-up")  # loads the model
-                for n in range(args.trials):
-                    kind = "known" if n % 2 == 0 else "new"
-                    user = str(known[n]) if kind == "known" else f"newcomer-{n}"
-                    trials.append(run_trial(client, catalogue, campaign, tracking_id, user, kind, rng))
-    report(trials)
+    for setup in SETUPS if args.setup == "all" else [args.setup]:
+        with tempfile.TemporaryDirectory(prefix="op-bench-rt-") as tmp, contextlib.ExitStack() as stack:
+            csv_path = Path(tmp) / "ml-100k.csv"
+            sc.write_ml100k_csv(folder, csv_path)
+            first, second = start_setup(setup, Path(tmp), stack)
+            trials = run_trials(first.url, second.url, catalogue, csv_path, args.trials)
+        print(f"\n{setup}:")
+        report(trials)
+
+
+def start_setup(setup: str, tmp: Path, stack: contextlib.ExitStack) -> tuple[common.Server, common.Server]:
+    """The server that takes the events and the one asked for recommendations."""
+    if setup == "one server":
+        server = stack.enter_context(common.running_server(tmp / "data", workers=1))
+        return server, server
+    if setup == "two processes, one machine":
+        first = stack.enter_context(common.running_server(tmp / "data", workers=1))
+        return first, stack.enter_context(common.running_server(tmp / "data", workers=0))
+    shared = {
+        "metadata_url": stack.enter_context(common.durable_postgres()),
+        "object_url": (tmp / "objects").as_uri(),
+    }
+    first = stack.enter_context(common.running_server(tmp / "machine-a", workers=1, **shared))
+    return first, stack.enter_context(common.running_server(tmp / "machine-b", workers=0, **shared))
+
+
+def run_trials(
+    writer_url: str, reader_url: str, catalogue: Catalogue, csv_path: Path, count: int
+) -> list[Trial]:
+    rng = random.Random(5)
+    personalize = common.client("personalize", writer_url)
+    group, dataset = common.create_interactions_dataset(personalize, "ml-100k")
+    sc.import_csv(personalize, dataset, csv_path, "ml-100k")
+    trained = sc.train(personalize, group, "aws-user-personalization", "up")
+    campaign = sc.deploy(personalize, trained.version_arn, "up")
+    tracking_id = personalize.create_event_tracker(name="rt", datasetGroupArn=group)["trackingId"]
+    known = rng.sample(range(1, 944), count)
+    trials = []
+    with (
+        httpx.Client(base_url=writer_url, timeout=30) as client,
+        httpx.Client(base_url=reader_url, timeout=30) as reader,
+    ):
+        recommendations(reader, campaign, "warm-up")  # loads the model
+        for n in range(count):
+            kind = "known" if n % 2 == 0 else "new"
+            user = str(known[n]) if kind == "known" else f"newcomer-{n}"
+            trials.append(run_trial(client, reader, catalogue, campaign, tracking_id, user, kind, rng))
+    return trials
 
 
 def report(trials: list[Trial]) -> None:

@@ -101,21 +101,21 @@ def warm_up(url: str, requests: list[sc.Request]) -> None:
 
 def measure(
     pool: ProcessPoolExecutor,
-    server: psutil.Process,
+    server: ServerFamily,
     url: str,
     label: str,
     mode: str,
     requests: list[sc.Request],
     args: argparse.Namespace,
 ) -> sc.Measurement:
-    before = common.cpu_seconds(server)
+    before = server.cpu_seconds()
     if mode == "rate":
         result = pool.submit(sc.open_loop, url, requests, args.rate, args.seconds).result()
     elif args.loadgen == "wrk":
         result = sc.wrk_closed_loop(url, requests, args.concurrency, args.peak_seconds)
     else:
         result = pool.submit(sc.closed_loop, url, requests, args.concurrency, args.peak_seconds).result()
-    result.server_cpu = common.cpu_seconds(server) - before
+    result.server_cpu = server.cpu_seconds() - before
     result.label = label
     return result
 
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--synthetic-users", type=int, default=50_000)
     parser.add_argument("--synthetic-items", type=int, default=100_000)
     parser.add_argument("--synthetic-interactions", type=int, default=1_000_000)
+    parser.add_argument("--processes", default="1", help="server processes, e.g. 1,2 to compare in one run")
     args = parser.parse_args()
     if args.loadgen == "auto":
         args.loadgen = "wrk" if sc.have_wrk() else "python"
@@ -140,9 +141,20 @@ def main() -> None:
         f"machine: {common.machine()}; load average {os.getloadavg()[0]:.1f}; peak load generator: {args.loadgen}"
     )
     results: list[sc.Measurement] = []
+    for processes in [int(n) for n in args.processes.split(",")]:
+        suffix = f", {processes} process{'es' if processes > 1 else ''}" if "," in args.processes else ""
+        results += measure_server(args, catalogues, processes, suffix)
+    report(results, args)
+
+
+def measure_server(
+    args: argparse.Namespace, catalogues: set[str], processes: int, suffix: str
+) -> list[sc.Measurement]:
+    """Every run against one `serve --processes N`."""
+    results: list[sc.Measurement] = []
     with (
         tempfile.TemporaryDirectory(prefix="op-bench-recs-") as tmp,
-        common.running_server(Path(tmp) / "data", workers=1) as server,
+        common.running_server(Path(tmp) / "data", workers=1, processes=processes) as server,
         ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
     ):
         personalize = common.client("personalize", server.url)
@@ -159,23 +171,30 @@ def main() -> None:
                     args.synthetic_interactions,
                 )
             )
-        process = psutil.Process(server.proc.pid)
+        family = ServerFamily(psutil.Process(server.proc.pid))
         pool.submit(sc.ping).result()  # start the load-generator process before timing
         for campaign in campaigns:
             requests = recommendation_requests(campaign, args.known_fraction)
             warm_up(server.url, requests)
+            label = f"{campaign.label}{suffix}"
             results.append(
-                measure(
-                    pool, process, server.url, f"{campaign.label} @ {args.rate:.0f}/s", "rate", requests, args
-                )
+                measure(pool, family, server.url, f"{label} @ {args.rate:.0f}/s", "rate", requests, args)
             )
-            results.append(
-                measure(pool, process, server.url, f"{campaign.label} peak", "peak", requests, args)
-            )
+            results.append(measure(pool, family, server.url, f"{label} peak", "peak", requests, args))
         health = [sc.Request("GET", "/health", "")]
-        results.append(measure(pool, process, server.url, "GET /health peak", "peak", health, args))
+        results.append(measure(pool, family, server.url, f"GET /health peak{suffix}", "peak", health, args))
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    report(results, args)
+    return results
+
+
+class ServerFamily:
+    """`serve` and the processes it started (more servers, the worker): their CPU together."""
+
+    def __init__(self, parent: psutil.Process) -> None:
+        self.processes = [parent, *parent.children()]
+
+    def cpu_seconds(self) -> float:
+        return sum(common.cpu_seconds(p) for p in self.processes if p.is_running())
 
 
 def report(results: list[sc.Measurement], args: argparse.Namespace) -> None:
@@ -212,7 +231,7 @@ def report(results: list[sc.Measurement], args: argparse.Namespace) -> None:
         ],
         rows,
     )
-    health = next(r for r in results if r.label.startswith("GET /health"))
+    health = next(r for r in results if r.label.startswith("GET /health"))  # the first server's
     print(
         f"\ntargets: p99 <= {TARGET_P99_MS:.0f} ms at {TARGET_RATE:.0f} req/s; >= {TARGET_PEAK_RPS:,.0f} req/s peak"
     )

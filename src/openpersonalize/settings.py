@@ -61,8 +61,8 @@ class Settings:
     # The server seals its event-log segment this often; workers then compact sealed segments to Parquet.
     event_log_seal_seconds: float = 60.0
     compaction_seconds: float = 60.0
-    # How often a server reads events other server processes wrote to the shared data directory.
-    tail_seconds: float = 0.25
+    # How often a server reads the events other server processes took (any machine, with PostgreSQL).
+    tail_seconds: float = 0.05
     # Memory the serving process may spend on loaded models (least recently used go first).
     model_cache_megabytes: int = 4096
     # At start-up, serving reloads compacted events this recent into its live per-user state.
