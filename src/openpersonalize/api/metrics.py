@@ -28,7 +28,8 @@ class EventLogCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
             "openpersonalize_eventlog_sealed_segments",
-            "Sealed event-log segments waiting to be compacted into Parquet.",
+            "Event-log batches waiting to be compacted into Parquet (sealed segments; with "
+            "PostgreSQL, ranges of committed events).",
             value=self.interactions.backlog(),
         )
         runs = [j for j in self.store.jobs_for(self.interactions.name) if j.kind == COMPACTION_JOB]

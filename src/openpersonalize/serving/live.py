@@ -1,7 +1,9 @@
 """Recent live events per user, so new PutEvents change recommendations without retraining.
 
-Fed in-process by the events API right after each durable write, and from the event log on
-start-up. Keyed by dataset id, then by user id (or session id for anonymous events).
+Fed in-process by the events API right after each durable write, by the events other server
+processes took (InteractionsStore.follow), and at start-up by the recent ones
+(InteractionsStore.recent). Keyed by dataset id, then by user id (or session id for anonymous
+events).
 """
 
 from __future__ import annotations
@@ -9,10 +11,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
-
-from openpersonalize.store.interactions.eventlog import replay_directory
 
 MAX_PER_USER = 200
 
@@ -22,11 +21,6 @@ class LiveEvents:
         self.max_per_user = max_per_user
         self._by_dataset: dict[str, dict[str, deque[tuple[float, str]]]] = defaultdict(dict)
         self._lock = threading.Lock()
-
-    def load(self, log_dir: Path) -> None:
-        """Replay what the event log already holds (at start-up)."""
-        if log_dir.exists():
-            self.add(record for _, record in replay_directory(log_dir))
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
         with self._lock:
