@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from threadpoolctl import threadpool_limits
 
-from openpersonalize.api import metrics, protocol
+from openpersonalize.api import metrics, protocol, runtime_wire
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
@@ -25,7 +24,6 @@ from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.events import EventIngestor
-from openpersonalize.scope import Scope
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
@@ -90,9 +88,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             "PutUsers": ingest.put_users,
             "PutActions": ingest.put_actions,
             "PutActionInteractions": ingest.put_action_interactions,
-            "GetRecommendations": _inline_when_ready(runtime, runtime.get_recommendations),
-            "GetPersonalizedRanking": _inline_when_ready(runtime, runtime.get_personalized_ranking),
-            "GetActionRecommendations": _inline_when_ready(runtime, runtime.get_action_recommendations),
+            **runtime_wire.handlers(runtime),
         },
         account=settings.account_id,
         default_region=settings.region,
@@ -159,18 +155,3 @@ async def _follow_other_processes(services: Services, every: float) -> None:
             continue
         if records:
             services.live.add(records)
-
-
-def _inline_when_ready(
-    runtime: Runtime, call: Callable[[dict[str, Any], Scope], dict[str, Any]]
-) -> Callable[[dict[str, Any], Scope], Awaitable[dict[str, Any]]]:
-    """Answer on the event loop when the campaign's model is loaded (well under a millisecond; a
-    thread hop would cost more than the work); otherwise in the thread pool, where a model load
-    or a metadata refresh may block without stalling other requests."""
-
-    async def run(params: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        if runtime.is_ready(params):
-            return call(params, scope)
-        return await run_in_threadpool(call, params, scope)
-
-    return run

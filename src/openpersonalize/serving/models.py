@@ -27,19 +27,30 @@ class Deployed:
     item_index: dict[str, int] = field(default_factory=dict)
     size_bytes: int = 0
     _background: Background | None = None
-    _cold: dict[tuple[int, bool], tuple[np.ndarray, list[float] | None]] = field(default_factory=dict)
+    _cold_scores: np.ndarray | None = None
+    _cold: dict[int, tuple[np.ndarray, list[float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
 
-    def cold_start(self, k: int, scored: bool) -> tuple[np.ndarray, list[float] | None]:
-        """The answer for a user with no history (the same for all of them, so computed once)."""
-        hit = self._cold.get((k, scored))
+    def cold_scores(self) -> np.ndarray:
+        """Every item's score for a user with no history (the same for all of them)."""
+        if self._cold_scores is None:
+            self._cold_scores = self.model.user_scores(np.empty(0, np.int32))
+        return self._cold_scores
+
+    def cold_start(self, k: int) -> tuple[np.ndarray, list[float]]:
+        """The unfiltered top k for a user with no history, computed once per k."""
+        hit = self._cold.get(k)
         if hit is None:
-            scores = self.model.user_scores(np.empty(0, np.int32))
+            scores = self.cold_scores()
             top = top_k(scores, k)
-            hit = self._cold[(k, scored)] = (top, softmax_at(scores, top) if scored else None)
+            hit = self._cold[k] = (top, softmax_at(scores, top))
         return hit
+
+    def trained_on(self, index: int) -> bool:
+        """Whether the item had interactions in the training data (not only an Items row)."""
+        return bool(self.histories.popularity[index] > 0)
 
     def background(self) -> Background:
         """The model's scores for items a history does not reach (for sparse scoring)."""

@@ -1,24 +1,28 @@
-"""personalize-runtime: GetRecommendations and GetPersonalizedRanking over deployed campaigns (spec §15)."""
+"""personalize-runtime: GetRecommendations and GetPersonalizedRanking over deployed campaigns (spec §15).
+
+Every request runs one pipeline: resolve the campaign to its deployed model → candidate scores
+(the user's history, or the item) → the mask of what the request may get → top k → the answer.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.scope import Scope
+from openpersonalize.serving.candidates import Candidates
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
-from openpersonalize.serving.scoring import Background, softmax_at, top_k
+from openpersonalize.serving.requests import Answer, Rank, Recommend, Scored
+from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 MAX_RESULTS = 500
-DEFAULT_RESULTS = 25
 CACHE_SECONDS = 1.0
 # Recipes whose results carry no score (spec §15).
 UNSCORED = {"aws-sims", "aws-similar-items", "aws-popularity-count"}
@@ -26,10 +30,16 @@ UNSCORED = {"aws-sims", "aws-similar-items", "aws-popularity-count"}
 
 @dataclass(frozen=True)
 class Target:
+    """A campaign resolved to what answers for it."""
+
     campaign: Resource
     recipe: RecipeInfo
     deployed: Deployed
-    dataset_id: str | None
+    dataset_id: str | None  # its Interactions dataset, for live events
+
+    @property
+    def scored(self) -> bool:
+        return self.recipe.trained_by not in UNSCORED and self.recipe.name not in UNSCORED
 
 
 class Runtime:
@@ -40,18 +50,18 @@ class Runtime:
         self._targets: dict[str, tuple[float, Target]] = {}
 
     # -- operations -------------------------------------------------------------------------
-    def get_recommendations(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        if p.get("recommenderArn"):
-            if p.get("campaignArn"):
+    def recommend(self, request: Recommend, scope: Scope) -> Answer:
+        if request.recommender_arn:
+            if request.campaign_arn:
                 raise InvalidInput("Give either campaignArn or recommenderArn, not both.")
-            scope.check(p["recommenderArn"], "GetRecommendations")
-            raise ResourceNotFound(f"Resource Arn {p['recommenderArn']} does not exist.")
-        if not p.get("campaignArn"):
+            scope.check(request.recommender_arn, "GetRecommendations")
+            raise ResourceNotFound(f"Resource Arn {request.recommender_arn} does not exist.")
+        if not request.campaign_arn:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
-        scope.check(p["campaignArn"], "GetRecommendations")
-        _unsupported(p)
-        k = _num_results(p.get("numResults"))
-        target = self._target(p["campaignArn"])
+        scope.check(request.campaign_arn, "GetRecommendations")
+        _unsupported(request.filter_arn, bool(request.promotions), bool(request.metadata_columns))
+        k = _num_results(request.num_results)
+        target = self._target(request.campaign_arn)
         kind = target.recipe.recipe_type
         if kind in ("PERSONALIZED_RANKING", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"):
             raise InvalidInput(
@@ -62,93 +72,64 @@ class Runtime:
                     else "the API for that recipe type."
                 )
             )
-        model, deployed = target.deployed.model, target.deployed
-        scored = target.recipe.trained_by not in UNSCORED and target.recipe.name not in UNSCORED
         if kind == "RELATED_ITEMS":
-            if not p.get("itemId"):
+            if not request.item_id:
                 raise InvalidInput(
                     f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
                 )
-            top, probabilities = self._related(deployed, p["itemId"], k, scored)
+            candidates = Candidates.related_to(target.deployed, request.item_id)
         else:
-            if not p.get("userId") and target.recipe.name != "aws-popularity-count":
+            if not request.user_id and target.recipe.name != "aws-popularity-count":
                 raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
-            top, probabilities = self._for_user(deployed, self.history(target, p.get("userId")), k, scored)
-        items = []
-        for rank, index in enumerate(top):
-            entry: dict[str, Any] = {"itemId": str(model.item_ids[index])}
-            if probabilities is not None:
-                entry["score"] = probabilities[rank]
-            items.append(entry)
-        return {"itemList": items, "recommendationId": _recommendation_id()}
+            candidates = Candidates.for_history(target.deployed, self.history(target, request.user_id))
+        chosen, scores = candidates.top(k)
+        item_ids = target.deployed.model.item_ids
+        items = [
+            Scored(str(item_ids[index]), scores[rank] if target.scored else None)
+            for rank, index in enumerate(chosen)
+        ]
+        return Answer(items, _recommendation_id())
 
-    def get_personalized_ranking(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        scope.check(p["campaignArn"], "GetPersonalizedRanking")
-        _unsupported(p)
-        target = self._target(p["campaignArn"])
+    def rank(self, request: Rank, scope: Scope) -> Answer:
+        scope.check(request.campaign_arn, "GetPersonalizedRanking")
+        _unsupported(request.filter_arn, False, bool(request.metadata_columns))
+        target = self._target(request.campaign_arn)
         if target.recipe.recipe_type != "PERSONALIZED_RANKING":
             raise InvalidInput(
                 f"Campaign {target.campaign.arn} does not use a PERSONALIZED_RANKING recipe; call GetRecommendations."
             )
-        inputs = list(dict.fromkeys(p["inputList"]))
+        inputs = list(dict.fromkeys(request.input_list))
         if len(inputs) > MAX_RESULTS:
             raise InvalidInput(f"inputList can hold at most {MAX_RESULTS} items; got {len(inputs)}.")
         deployed = target.deployed
-        known = [i for i in inputs if i in deployed.item_index]
-        unknown = [i for i in inputs if i not in deployed.item_index]
-        scores = deployed.model.user_scores(self.history(target, p["userId"]))[deployed.indices(known)]
+        # Only items with interactions in the training data are ranked (an Items row is not enough).
+        trained = [
+            i for i in inputs if i in deployed.item_index and deployed.trained_on(deployed.item_index[i])
+        ]
+        untrained = [i for i in inputs if i not in set(trained)]
+        scores = deployed.model.user_scores(self.history(target, request.user_id))[deployed.indices(trained)]
         order = np.argsort(-scores, kind="stable")
         probabilities = softmax_at(scores, order)
-        ranking: list[dict[str, Any]] = [
-            {"itemId": known[i], "score": probabilities[rank]} for rank, i in enumerate(order)
-        ]
-        # Items the model never saw go last, without a score (as AWS does).
-        ranking += [{"itemId": i} for i in unknown]
-        return {"personalizedRanking": ranking, "recommendationId": _recommendation_id()}
+        ranking = [Scored(trained[i], probabilities[rank]) for rank, i in enumerate(order)]
+        # Items the model did not learn go last, without a score (as AWS does).
+        ranking += [Scored(i) for i in untrained]
+        return Answer(ranking, _recommendation_id())
 
-    def get_action_recommendations(self, p: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    def act(self, scope: Scope) -> Answer:
         raise NotImplementedYet(
             "The operation GetActionRecommendations is not implemented by this server yet."
         )
 
-    def is_ready(self, params: dict[str, Any]) -> bool:
-        """True when the request's campaign is resolved and its model loaded: cheap enough to run inline."""
-        hit = self._targets.get(params.get("campaignArn") or "")
+    def is_ready(self, campaign_arn: str | None) -> bool:
+        """True when the campaign is resolved and its model loaded: cheap enough to answer inline."""
+        hit = self._targets.get(campaign_arn or "")
         return hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS
 
     def invalidate(self) -> None:
         """Forget resolved campaigns (after control-plane changes in this process)."""
         self._targets.clear()
 
-    # -- helpers ----------------------------------------------------------------------------
-    @staticmethod
-    def _for_user(
-        deployed: Deployed, history: np.ndarray, k: int, scored: bool
-    ) -> tuple[np.ndarray, list[float] | None]:
-        if not len(history):
-            return deployed.cold_start(k, scored)
-        sparse = getattr(deployed.model, "sparse_user_scores", None)
-        reached = sparse(history) if sparse is not None else None
-        if reached is not None:
-            top, top_scores, total = deployed.background().rank(reached[0], reached[1], k)
-            return top, Background.probabilities(top_scores, total) if scored else None
-        scores = deployed.model.user_scores(history)
-        top = top_k(scores, k)
-        return top, softmax_at(scores, top) if scored else None
-
-    @staticmethod
-    def _related(
-        deployed: Deployed, item_id: str, k: int, scored: bool
-    ) -> tuple[np.ndarray, list[float] | None]:
-        index = deployed.item_index.get(item_id)
-        if index is None:
-            scores = deployed.histories.popularity.astype(np.float32)  # unknown item: popular items
-        else:
-            scores = np.array(deployed.model.item_scores(index), dtype=np.float32, copy=True)
-            scores[index] = -np.inf
-        top = top_k(scores, k)
-        return top, softmax_at(scores, top) if scored else None
-
+    # -- the stages ---------------------------------------------------------------------------
     def history(self, target: Target, user: str | None) -> np.ndarray:
         """The user's training history plus live events after training, as item indices."""
         deployed = target.deployed
@@ -200,16 +181,15 @@ class Runtime:
         return None
 
 
-def _unsupported(p: dict[str, Any]) -> None:
-    if p.get("filterArn"):
-        raise ResourceNotFound(f"Resource Arn {p['filterArn']} does not exist.")
-    for member in ("promotions", "metadataColumns"):
-        if p.get(member):
+def _unsupported(filter_arn: str | None, promotions: bool, metadata: bool) -> None:
+    if filter_arn:
+        raise ResourceNotFound(f"Resource Arn {filter_arn} does not exist.")
+    for member, given in (("promotions", promotions), ("metadataColumns", metadata)):
+        if given:
             raise InvalidInput(f"{member} is not supported by this server yet.")
 
 
-def _num_results(value: int | None) -> int:
-    k = DEFAULT_RESULTS if value is None else int(value)
+def _num_results(k: int) -> int:
     if k > MAX_RESULTS:
         raise InvalidInput(f"numResults must be at most {MAX_RESULTS}; got {k}.")
     return k

@@ -50,17 +50,26 @@ class Background:
         return cls(scores, order, float(np.exp(scores.astype(np.float64)).sum()))
 
     def rank(
-        self, reached: np.ndarray, reached_scores: np.ndarray, k: int
+        self, reached: np.ndarray, reached_scores: np.ndarray, k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, float]:
-        """(top k items, their scores, softmax normaliser relative to the best score)."""
-        filler = self.order[: k + len(reached)]
-        if len(reached):
-            taken = np.zeros(len(self.scores), dtype=bool)
-            taken[reached] = True
-            filler = filler[~taken[filler]]
-        filler = filler[:k]
+        """(top k items among the ``allowed`` ones, their scores, softmax normaliser relative to the
+        best of them). The normaliser covers the whole catalogue, whatever ``allowed`` leaves out."""
+        every_reached = reached
+        if allowed is not None:
+            keep = allowed[reached]
+            reached, reached_scores_kept = reached[keep], reached_scores[keep]
+        else:
+            reached_scores_kept = reached_scores
+        taken = np.zeros(len(self.scores), dtype=bool)
+        taken[every_reached] = True
+        if allowed is None:
+            filler = self.order[: k + len(every_reached)]
+            filler = filler[~taken[filler]][:k]
+        else:
+            ordered = self.order[allowed[self.order] & ~taken[self.order]]
+            filler = ordered[:k]
         items = np.concatenate([reached, filler])
-        scores = np.concatenate([reached_scores, self.scores[filler]])
+        scores = np.concatenate([reached_scores_kept, self.scores[filler]])
         best = top_k(scores, k)
         items, scores = items[best], scores[best]
         if not len(items):
@@ -68,7 +77,7 @@ class Background:
         peak = float(scores[0])
         reached64 = reached_scores.astype(np.float64)
         # Σ over all items = Σ reached exp(s - peak) + e^-peak (Σ_all exp(b) - Σ_reached exp(b))
-        background = self.exp_total - float(np.exp(self.scores[reached].astype(np.float64)).sum())
+        background = self.exp_total - float(np.exp(self.scores[every_reached].astype(np.float64)).sum())
         total = float(np.exp(reached64 - peak).sum()) + np.exp(-peak) * max(background, 0.0)
         return items, scores, total
 

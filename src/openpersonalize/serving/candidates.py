@@ -1,0 +1,61 @@
+"""A request's candidate scores and the cut to its top k: the middle of the serving pipeline.
+
+Scores come in one of two shapes: dense (one raw score per catalogue item) or sparse (the items a
+user's history reaches, over the model's per-item background; big catalogues). ``top`` applies
+the request's mask (filters, items it may not get) before it cuts the top k, so a filtered list
+still has k items when enough qualify. Reported scores are AWS's softmax over the whole
+catalogue: an item's score does not depend on k or on what the mask removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from openpersonalize.serving.models import Deployed
+from openpersonalize.serving.scoring import Background, softmax_at, top_k
+
+
+class Candidates:
+    def __init__(
+        self,
+        deployed: Deployed,
+        *,
+        dense: np.ndarray | None = None,
+        reached: tuple[np.ndarray, np.ndarray] | None = None,
+        cold: bool = False,
+    ) -> None:
+        self.deployed = deployed
+        self.dense = dense
+        self.reached = reached
+        self.cold = cold  # the same for every user with no history: its top k is cached
+
+    @classmethod
+    def for_history(cls, deployed: Deployed, history: np.ndarray) -> Candidates:
+        if not len(history):
+            return cls(deployed, dense=deployed.cold_scores(), cold=True)
+        sparse = getattr(deployed.model, "sparse_user_scores", None)
+        reached = sparse(history) if sparse is not None else None
+        if reached is not None:
+            return cls(deployed, reached=reached)
+        return cls(deployed, dense=deployed.model.user_scores(history))
+
+    @classmethod
+    def related_to(cls, deployed: Deployed, item_id: str) -> Candidates:
+        index = deployed.item_index.get(item_id)
+        if index is None:  # an item the model never saw: popular items
+            return cls(deployed, dense=deployed.histories.popularity.astype(np.float32))
+        scores = np.array(deployed.model.item_scores(index), dtype=np.float32, copy=True)
+        scores[index] = -np.inf  # never the item itself
+        return cls(deployed, dense=scores)
+
+    def top(self, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[float]]:
+        """The k best allowed items, best first, with their scores."""
+        if self.reached is not None:
+            items, scores, total = self.deployed.background().rank(*self.reached, k, allowed)
+            return items, Background.probabilities(scores, total)
+        assert self.dense is not None
+        if self.cold and allowed is None:
+            return self.deployed.cold_start(k)
+        masked = self.dense if allowed is None else np.where(allowed, self.dense, -np.inf)
+        chosen = top_k(masked, k)
+        return chosen, softmax_at(self.dense, chosen)
