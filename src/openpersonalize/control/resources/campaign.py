@@ -123,8 +123,8 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     return {}
 
 
-describe = describer(KIND, "campaign")
-list_ = lister(KIND, "campaigns", "solution")
+describe = describer(KIND)
+list_ = lister(KIND, parent="solution")
 
 
 OPERATIONS = {

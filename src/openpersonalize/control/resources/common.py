@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from openpersonalize.control import registry
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import ACTIVE
 from openpersonalize.errors import (
@@ -22,34 +23,6 @@ from openpersonalize.store.metadata import Resource, all_resources
 
 MAX_TAGS = 200
 
-# Resource kind -> the member that carries its ARN in Describe/List shapes.
-ARN_KEYS = {
-    "dataset-group": "datasetGroupArn",
-    "schema": "schemaArn",
-    "dataset": "datasetArn",
-    "dataset-import-job": "datasetImportJobArn",
-    "dataset-export-job": "datasetExportJobArn",
-    "data-deletion-job": "dataDeletionJobArn",
-    "event-tracker": "eventTrackerArn",
-    "filter": "filterArn",
-    "solution": "solutionArn",
-    "solution-version": "solutionVersionArn",
-    "campaign": "campaignArn",
-    "recommender": "recommenderArn",
-    "batch-inference-job": "batchInferenceJobArn",
-    "batch-segment-job": "batchSegmentJobArn",
-    "metric-attribution": "metricAttributionArn",
-}
-
-# Kinds whose name member is `jobName` rather than `name`.
-JOB_KINDS = {
-    "dataset-import-job",
-    "dataset-export-job",
-    "data-deletion-job",
-    "batch-inference-job",
-    "batch-segment-job",
-}
-
 
 def require(ctx: Context, arn: str, kind: str) -> Resource:
     resource = ctx.store.get(arn)
@@ -63,9 +36,10 @@ def view(resource: Resource) -> dict[str, Any]:
 
     attrs keys starting with '_' are internal bookkeeping and never leave the service.
     """
+    declared = registry.kind(resource.kind)
     out: dict[str, Any] = {
-        "jobName" if resource.kind in JOB_KINDS else "name": resource.name,
-        ARN_KEYS[resource.kind]: resource.arn,
+        "jobName" if declared.job else "name": resource.name,
+        declared.arn_member: resource.arn,
         "status": resource.status,
         "creationDateTime": resource.created,
         "lastUpdatedDateTime": resource.updated,
@@ -177,26 +151,27 @@ def new_resource(
 Handler = Callable[[Context, Call], dict[str, Any]]
 
 
-def describer(kind: str, key: str) -> Handler:
-    """A DescribeX handler: the resource named by its ARN member, as ``{key: view}``."""
-    member = ARN_KEYS[kind]
+def describer(kind: str) -> Handler:
+    """A DescribeX handler: the resource named by its ARN member, as ``{describe key: view}``."""
+    declared = registry.kind(kind)
 
     def describe(ctx: Context, call: Call) -> dict[str, Any]:
-        return {key: view(require(ctx, call.params[member], kind))}
+        return {declared.describe_key: view(require(ctx, call.params[declared.arn_member], kind))}
 
     return describe
 
 
-def lister(kind: str, result_key: str, parent_kind: str | None = None) -> Handler:
+def lister(kind: str, parent: str | None = None) -> Handler:
     """A ListX handler, newest first, optionally for one parent (an unknown parent is an error)."""
-    member = ARN_KEYS[parent_kind] if parent_kind else None
+    result_key = registry.kind(kind).list_key
+    member = registry.kind(parent).arn_member if parent else None
 
     def list_(ctx: Context, call: Call) -> dict[str, Any]:
-        parent = call.params.get(member) if member else None
-        if parent and parent_kind:
-            require(ctx, parent, parent_kind)
-        if parent_kind == "dataset-group":
-            return list_page(ctx, call, kind, result_key, dataset_group_arn=parent)
-        return list_page(ctx, call, kind, result_key, parent_arn=parent)
+        parent_arn = call.params.get(member) if member else None
+        if parent_arn and parent:
+            require(ctx, parent_arn, parent)
+        if parent == "dataset-group":
+            return list_page(ctx, call, kind, result_key, dataset_group_arn=parent_arn)
+        return list_page(ctx, call, kind, result_key, parent_arn=parent_arn)
 
     return list_

@@ -102,8 +102,8 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     return {}
 
 
-describe = describer(KIND, "dataset")
-list_ = lister(KIND, "datasets", "dataset-group")
+describe = describer(KIND)
+list_ = lister(KIND, parent="dataset-group")
 
 
 OPERATIONS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openpersonalize.control import registry
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import (
     check_role_kms,
@@ -17,15 +18,6 @@ from openpersonalize.control.resources.common import (
 )
 
 KIND = "dataset-group"
-# Kinds that live in a dataset group and block its deletion.
-CHILD_KINDS = (
-    ("datasets", "dataset"),
-    ("event trackers", "event-tracker"),
-    ("solutions", "solution"),
-    ("recommenders", "recommender"),
-    ("filters", "filter"),
-    ("metric attributions", "metric-attribution"),
-)
 
 
 def create(ctx: Context, call: Call) -> dict[str, Any]:
@@ -51,14 +43,17 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     ensure_no_children(
         ctx,
         f"dataset group {arn}",
-        ((label, kind, ctx.store.count(kind, dataset_group_arn=arn)) for label, kind in CHILD_KINDS),
+        (
+            (child.group_child or child.name, child.name, ctx.store.count(child.name, dataset_group_arn=arn))
+            for child in registry.dataset_group_children()
+        ),
     )
     ctx.store.delete(arn)
     return {}
 
 
-describe = describer(KIND, "datasetGroup")
-list_ = lister(KIND, "datasetGroups")
+describe = describer(KIND)
+list_ = lister(KIND)
 
 
 OPERATIONS = {

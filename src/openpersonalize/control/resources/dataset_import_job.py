@@ -74,8 +74,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     return {"datasetImportJobArn": arn}
 
 
-describe = describer(KIND, "datasetImportJob")
-list_ = lister(KIND, "datasetImportJobs", "dataset")
+describe = describer(KIND)
+list_ = lister(KIND, parent="dataset")
 
 
 OPERATIONS = {

@@ -48,8 +48,8 @@ def delete(ctx: Context, call: Call) -> dict[str, Any]:
     return {}
 
 
-describe = describer(KIND, "eventTracker")
-list_ = lister(KIND, "eventTrackers", "dataset-group")
+describe = describer(KIND)
+list_ = lister(KIND, parent="dataset-group")
 
 
 OPERATIONS = {

@@ -49,8 +49,8 @@ def parsed(resource: Resource) -> ParsedSchema:
     return parse_schema(resource.attrs["schema"])
 
 
-describe = describer(KIND, "schema")
-list_ = lister(KIND, "schemas")
+describe = describer(KIND)
+list_ = lister(KIND)
 
 
 OPERATIONS = {

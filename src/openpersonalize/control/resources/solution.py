@@ -144,7 +144,7 @@ def model_prefix(version: Resource) -> str:
     return f"models/{version.attrs['_id']}/"
 
 
-list_ = lister(KIND, "solutions", "dataset-group")
+list_ = lister(KIND, parent="dataset-group")
 
 
 OPERATIONS = {

@@ -125,7 +125,7 @@ def get_metrics(ctx: Context, call: Call) -> dict[str, Any]:
     return {"solutionVersionArn": version.arn, "metrics": version.attrs.get("_metrics", {})}
 
 
-list_ = lister(KIND, "solutionVersions", "solution")
+list_ = lister(KIND, parent="solution")
 
 
 OPERATIONS = {

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpersonalize.control import arns
+from openpersonalize.control import arns, registry
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import MAX_TAGS
 from openpersonalize.errors import InvalidInput, ResourceNotFound, TooManyTagKeys, TooManyTags
 from openpersonalize.store.metadata import Resource
-
-# Schemas and metric attributions take no tags in AWS.
-TAGGABLE = {
-    "dataset-group",
-    "dataset",
-    "dataset-import-job",
-    "dataset-export-job",
-    "data-deletion-job",
-    "event-tracker",
-    "filter",
-    "solution",
-    "solution-version",
-    "campaign",
-    "recommender",
-    "batch-inference-job",
-    "batch-segment-job",
-}
 
 
 def _taggable(ctx: Context, arn: str) -> Resource:
     resource = ctx.store.get(arn)
     if resource is None:
         raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
-    if resource.kind not in TAGGABLE or arns.kind_of(arn) is None:
+    declared = registry.KINDS.get(resource.kind)
+    if declared is None or not declared.taggable or arns.kind_of(arn) is None:
         raise InvalidInput(f"Resource {arn} does not support tags.")
     return resource
 
