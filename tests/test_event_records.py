@@ -430,7 +430,9 @@ def test_item_id_is_required_when_the_schema_has_item_id(world):
     event = click()
     del event["itemId"]
     message = message_of(lambda: put_events(world, tracking, click(), event))
-    assert message == "eventList[2].itemId is required: the Interactions schema has ITEM_ID."
+    assert message == (
+        "eventList[2].itemId is required (as a member or in properties): the Interactions schema has ITEM_ID."
+    )
 
 
 @pytest.mark.parametrize(
@@ -438,15 +440,42 @@ def test_item_id_is_required_when_the_schema_has_item_id(world):
     [
         ({"SessionId": "s2"}, "'SessionId' is not allowed in properties; use its own request member."),
         ({"impression": "i1"}, "'impression' is not allowed in properties; use its own request member."),
-        # Columns filled from their own members do not match a properties key either.
-        ({"itemId": "i2"}, f"'itemId' does not match any field of the Interactions schema {KEY_HINT}"),
-        ({"eventValue": 1}, f"'eventValue' does not match any field of the Interactions schema {KEY_HINT}"),
     ],
 )
 def test_event_properties_may_not_carry_request_members(world, properties, message):
     tracking, dataset = world.tracker()
     event = click(properties=json.dumps(properties))
     assert message_of(lambda: put_events(world, tracking, event)) == f"eventList[1].properties: {message}"
+    assert world.rows(dataset) == []
+
+
+def test_item_id_and_event_value_may_come_in_properties(world):
+    """AWS's samples send properties={"itemId": "1653"} and {"eventValue": "4"} (numbers as strings)."""
+    tracking, dataset = world.tracker(FULL_INTERACTIONS_SCHEMA)
+    sample = {"eventType": "click", "sentAt": 1700000000, "properties": json.dumps({"itemId": "1653"})}
+    put_events(world, tracking, sample)
+    older = click(itemId="choc-panama", properties=json.dumps({"itemId": "choc-panama", "eventValue": "4"}))
+    put_events(world, tracking, older)
+    rows = world.rows(dataset)
+    assert [(r["ITEM_ID"], r["EVENT_VALUE"]) for r in rows] == [("1653", None), ("choc-panama", 4.0)]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            click(itemId="a", properties=json.dumps({"itemId": "b"})),
+            "eventList[1].itemId is 'a' but properties give 'b'; give it once, or the same in both.",
+        ),
+        (
+            click(eventValue=1.0, properties=json.dumps({"eventValue": "2"})),
+            "eventList[1].eventValue is 1.0 but properties give 2.0; give it once, or the same in both.",
+        ),
+    ],
+)
+def test_a_member_and_a_property_that_disagree_are_refused(world, event, message):
+    tracking, dataset = world.tracker(FULL_INTERACTIONS_SCHEMA)
+    assert message_of(lambda: put_events(world, tracking, event)) == message
     assert world.rows(dataset) == []
 
 

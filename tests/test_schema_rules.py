@@ -228,14 +228,21 @@ def test_field_types_must_be_flat_primitives(type_: Any, shown: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "union",
-    [["null"], ["string"], ["null", "null"], ["string", "int"], ["null", "string", "int"], ["null", "bytes"]],
+    "union", [["null"], ["null", "null"], ["string", "int"], ["null", "string", "int"], ["null", "bytes"]]
 )
-def test_unions_are_null_plus_exactly_one_primitive(union: list[str]) -> None:
+def test_unions_hold_exactly_one_primitive_with_or_without_null(union: list[str]) -> None:
     rejects(
-        r"field 'GENRE' has union type .*\"null\" and exactly one of",
+        r"field 'GENRE' has union type .*a union must hold exactly one of .*, alone or with \"null\"",
         doc("Users", USER_ID, f("GENRE", union)),
     )
+
+
+@pytest.mark.parametrize(("union", "nullable"), [(["string"], False), (["string", "null"], True)])
+def test_a_union_of_one_type_is_that_type(union: list[str], nullable: bool) -> None:
+    """AWS's VIDEO_ON_DEMAND sample schemas declare {"type": ["string"], "categorical": true}."""
+    parsed = parse_schema(doc("Users", USER_ID, f("GENRE", union, categorical=True)))
+    genre = parsed.field("GENRE")
+    assert genre is not None and (genre.type, genre.nullable, genre.categorical) == ("string", nullable, True)
 
 
 def test_avro_rules_beyond_ours_come_from_fastavro() -> None:

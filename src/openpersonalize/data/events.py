@@ -27,11 +27,6 @@ EVENT_MAX_BYTES = 10 * 1024
 MAX_EPOCH_SECONDS = 253402300800
 CACHE_SECONDS = 1.0
 
-# Columns PutEvents fills from its own members rather than from `properties`.
-EVENT_MEMBER_COLUMNS = frozenset(
-    {"USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "IMPRESSION", "RECOMMENDATION_ID",
-     "EVENT_ATTRIBUTION_SOURCE"}
-)  # fmt: skip
 ANONYMOUS = frozenset({"USER_ID"})
 # Impressions are stored joined with '|' and, like other strings, hold at most this many characters.
 IMPRESSION_MAX_CHARS = 1000
@@ -121,25 +116,36 @@ class EventIngestor:
         where = f"eventList[{i}]"
         _check_size(e, where)
         schema = target.schema
+        # Any Interactions field may come in `properties`, ITEM_ID and EVENT_VALUE included (AWS's
+        # samples send {"itemId": "1653"}); given both as a member and a property, they must agree.
         row = parse_properties(
-            e.get("properties"), schema, f"{where}.properties", reserved=RESERVED_EVENT_KEYS,
-            skip=EVENT_MEMBER_COLUMNS,
-        )  # fmt: skip
+            e.get("properties"), schema, f"{where}.properties", reserved=RESERVED_EVENT_KEYS
+        )
         row["USER_ID"] = p.get("userId")
         row["TIMESTAMP"] = _epoch_seconds(e["sentAt"], f"{where}.sentAt")
+        item = _agreed(e.get("itemId"), row.get("ITEM_ID"), f"{where}.itemId")
         if "ITEM_ID" in schema.names:
-            if not e.get("itemId"):
-                raise InvalidInput(f"{where}.itemId is required: the Interactions schema has ITEM_ID.")
-            row["ITEM_ID"] = e["itemId"]
+            if not item:
+                raise InvalidInput(
+                    f"{where}.itemId is required (as a member or in properties): the Interactions schema has ITEM_ID."
+                )
+            row["ITEM_ID"] = item
         _optional(row, schema, "EVENT_TYPE", e["eventType"], strict=False)
         value_field = schema.field("EVENT_VALUE")
         value = e.get("eventValue")
         if value is not None and value_field is not None:
             value = coerce(value_field, value, f"{where}.eventValue")
-        _optional(row, schema, "EVENT_VALUE", value, where=where)
+        _optional(
+            row,
+            schema,
+            "EVENT_VALUE",
+            _agreed(value, row.get("EVENT_VALUE"), f"{where}.eventValue"),
+            where=where,
+        )
         _optional(row, schema, "IMPRESSION", _impression(e.get("impression"), where))
         _optional(row, schema, "RECOMMENDATION_ID", e.get("recommendationId"))
-        source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
+        member_source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
+        source = _agreed(member_source, row.get("EVENT_ATTRIBUTION_SOURCE"), f"{where}.metricAttribution")
         _optional(row, schema, "EVENT_ATTRIBUTION_SOURCE", source)
         row = _fill(row, schema, where, anonymous_ok=True)
         meta = self._meta(row, target, p["sessionId"], e.get("eventId"))
@@ -250,6 +256,15 @@ def _epoch_seconds(value: float, where: str) -> int:
             f"{where} must be Unix epoch seconds between 0 and {MAX_EPOCH_SECONDS}; got {value}."
         )
     return int(value)
+
+
+def _agreed(member: Any, from_properties: Any, where: str) -> Any:
+    """A value given as a request member, in `properties`, or in both when they agree."""
+    if member is not None and from_properties is not None and member != from_properties:
+        raise InvalidInput(
+            f"{where} is {member!r} but properties give {from_properties!r}; give it once, or the same in both."
+        )
+    return member if member is not None else from_properties
 
 
 def _impression(items: list[str] | None, where: str) -> str | None:

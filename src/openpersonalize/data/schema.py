@@ -149,11 +149,13 @@ def _field_type(name: str, declared: Any) -> tuple[str, bool]:
     if isinstance(declared, list):
         members = [_primitive_name(member) for member in declared]
         non_null = [m for m in members if m != "null"]
-        if len(declared) == 2 and members.count("null") == 1 and non_null[0] in PRIMITIVE_TYPES:
-            return str(non_null[0]), True
+        nulls = len(members) - len(non_null)
+        # Avro allows a union of one type (["string"] is "string"), and "null" in either place.
+        if len(non_null) == 1 and non_null[0] in PRIMITIVE_TYPES and nulls <= 1:
+            return str(non_null[0]), nulls == 1
         raise _fail(
-            f"field '{name}' has union type {_show(declared)}; a union must be \"null\" and exactly "
-            f"one of {_ALLOWED_TYPES}."
+            f"field '{name}' has union type {_show(declared)}; a union must hold exactly one of "
+            f'{_ALLOWED_TYPES}, alone or with "null".'
         )
     primitive = _primitive_name(declared)
     if primitive in PRIMITIVE_TYPES:
