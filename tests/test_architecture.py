@@ -32,6 +32,7 @@ FORBIDDEN = {
     "data": {"api", "control", "jobs", "recipes", "evaluation", "serving", "server", "cli", "demo"},
     "recipes": {"api", "control", "jobs", "serving", "server", "cli", "demo"},
     "evaluation": {"api", "control", "jobs", "serving", "server", "cli", "demo"},
+    "filters": {"api", "control", "jobs", "serving", "server", "cli", "demo", "recipes", "evaluation"},
     "control": {"api", "jobs", "serving", "server", "cli", "demo"},
     "serving": {"api", "control", "jobs", "server", "cli", "demo", "evaluation"},
     "jobs": {"api", "serving", "server", "cli", "demo"},

@@ -67,30 +67,23 @@ def test_campaign_or_recommender_arn_exactly_one(server, runtime):
 @pytest.mark.parametrize(
     ("operation", "member"),
     [
-        ("get_recommendations", "filterArn"),
         ("get_recommendations", "promotions"),
         ("get_recommendations", "metadataColumns"),
-        ("get_personalized_ranking", "filterArn"),
         ("get_personalized_ranking", "metadataColumns"),
     ],
 )
 def test_unsupported_members_are_refused(server, runtime, operation, member):
-    """Filters do not exist here (404); promotions and metadataColumns are not supported yet (400)."""
+    """promotions and metadataColumns are not supported yet (400)."""
     campaign = own_arn(server, runtime, "campaign", "none")
     filter_arn = own_arn(server, runtime, "filter", "f")
     value = {
-        "filterArn": filter_arn,
         "promotions": [{"name": "promo", "percentPromotedItems": 10, "filterArn": filter_arn}],
         "metadataColumns": {"ITEMS": ["GENRES"]},
     }[member]
     params = {"campaignArn": campaign, "userId": "u", member: value}
     if operation == "get_personalized_ranking":
         params["inputList"] = ["a"]
-    expected = (
-        ("ResourceNotFoundException", f"Resource Arn {filter_arn} does not exist.")
-        if member == "filterArn"
-        else ("InvalidInputException", f"{member} is not supported by this server yet.")
-    )
+    expected = ("InvalidInputException", f"{member} is not supported by this server yet.")
     assert refusal(getattr(runtime, operation), **params) == expected
 
 

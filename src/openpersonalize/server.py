@@ -24,6 +24,7 @@ from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.events import EventIngestor
+from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
@@ -63,13 +64,14 @@ def build_services(settings: Settings) -> Services:
     ctx = open_context(settings, writer=True)
     live = LiveEvents()
     live.add(ctx.interactions.recent(time.time() - settings.live_events_window_seconds))
-    ingestor = EventIngestor(ctx.store, ctx.interactions)
-    ingestor.listeners.append(live.add)
     runtime = Runtime(
         ctx.store,
         ModelCache(ctx.objects, settings.data_dir / "model-cache", settings.model_cache_megabytes << 20),
         live,
+        AttributeStore(ctx.store, ctx.interactions),
     )
+    ingestor = EventIngestor(ctx.store, ctx.interactions)
+    ingestor.listeners.append(runtime.observe)
     return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live)
 
 
@@ -154,4 +156,4 @@ async def _follow_other_processes(services: Services, every: float) -> None:
             log.exception("following the event log failed")
             continue
         if records:
-            services.live.add(records)
+            services.runtime.observe(records)

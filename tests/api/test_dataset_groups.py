@@ -131,10 +131,12 @@ def test_tags_round_trip(personalize):
 
 def test_not_implemented_operation_is_a_clear_4xx(personalize):
     with pytest.raises(ClientError) as err:
-        personalize.describe_filter(filterArn="arn:aws:personalize:us-east-1:123456789012:filter/f")
+        personalize.describe_recommender(
+            recommenderArn="arn:aws:personalize:us-east-1:123456789012:recommender/r"
+        )
     response = err.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "DescribeFilter" in response["Error"]["Message"]
+    assert "DescribeRecommender" in response["Error"]["Message"]
 
 
 def test_every_response_has_a_request_id(server):

@@ -39,7 +39,7 @@ def _inline_when_ready(runtime: Runtime, call: Callable[[dict[str, Any], Scope],
     or a metadata refresh may block without stalling other requests."""
 
     async def run(params: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        if runtime.is_ready(params.get("campaignArn")):
+        if runtime.is_ready(params.get("campaignArn"), params.get("filterArn")):
             return call(params, scope)
         return await run_in_threadpool(call, params, scope)
 

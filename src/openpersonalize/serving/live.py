@@ -19,7 +19,8 @@ MAX_PER_USER = 200
 class LiveEvents:
     def __init__(self, max_per_user: int = MAX_PER_USER) -> None:
         self.max_per_user = max_per_user
-        self._by_dataset: dict[str, dict[str, deque[tuple[float, str]]]] = defaultdict(dict)
+        # dataset id -> user or session id -> (written at, item id, event type in lower case)
+        self._by_dataset: dict[str, dict[str, deque[tuple[float, str, str]]]] = defaultdict(dict)
         self._lock = threading.Lock()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
@@ -29,14 +30,22 @@ class LiveEvents:
                     continue
                 users = self._by_dataset[r["_ds"]]
                 keys: set[str] = {k for k in (r.get("USER_ID"), r.get("_session")) if k}
+                event_type = str(r.get("EVENT_TYPE") or r.get("_event_type") or "").lower()
                 for key in keys:
                     queue = users.get(key)
                     if queue is None:
                         queue = users[key] = deque(maxlen=self.max_per_user)
-                    queue.append((float(r.get("_at", 0.0)), r["ITEM_ID"]))
+                    queue.append((float(r.get("_at", 0.0)), r["ITEM_ID"], event_type))
 
-    def items_since(self, dataset_id: str, user: str, after: float) -> list[str]:
-        """Item ids the user (or session) interacted with after ``after`` (epoch seconds), oldest first."""
+    def items_since(
+        self, dataset_id: str, user: str, after: float, event_types: frozenset[str] | None = None
+    ) -> list[str]:
+        """Item ids the user (or session) interacted with after ``after`` (epoch seconds), oldest
+        first; only by these event types (lower case) when given."""
         with self._lock:
             queue = self._by_dataset.get(dataset_id, {}).get(user)
-            return [item for at, item in queue or () if at > after]
+            return [
+                item
+                for at, item, kind in queue or ()
+                if at > after and (event_types is None or kind in event_types)
+            ]

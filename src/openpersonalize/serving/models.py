@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from openpersonalize.data.histories import Histories
+from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.recipes.base import Model
 from openpersonalize.recipes.registry import load_model
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
@@ -24,6 +25,7 @@ class Deployed:
     model: Model
     histories: Histories
     trained_at: float
+    typed_histories: TypedHistories | None = None  # for Interactions filters
     item_index: dict[str, int] = field(default_factory=dict)
     size_bytes: int = 0
     _background: Background | None = None
@@ -98,7 +100,13 @@ class ModelCache:
             target = directory / key[len(prefix) :]
             if not target.exists():
                 self.objects.get_file(key, target)
-        deployed = Deployed(version_arn, load_model(directory), Histories.load(directory), trained_at)
+        deployed = Deployed(
+            version_arn,
+            load_model(directory),
+            Histories.load(directory),
+            trained_at,
+            TypedHistories.load(directory),
+        )
         # The artifact files are uncompressed arrays: their size is close to the memory they take.
         deployed.size_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
         return deployed

@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.scope import Scope
+from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.candidates import Candidates
+from openpersonalize.serving.filtering import RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
 from openpersonalize.serving.requests import Answer, Rank, Recommend, Scored
@@ -34,8 +37,11 @@ class Target:
 
     campaign: Resource
     recipe: RecipeInfo
-    deployed: Deployed
-    dataset_id: str | None  # its Interactions dataset, for live events
+    scene: Scene  # its model and its dataset group's datasets
+
+    @property
+    def deployed(self) -> Deployed:
+        return self.scene.deployed
 
     @property
     def scored(self) -> bool:
@@ -43,10 +49,14 @@ class Target:
 
 
 class Runtime:
-    def __init__(self, store: MetadataStore, models: ModelCache, live: LiveEvents) -> None:
+    def __init__(
+        self, store: MetadataStore, models: ModelCache, live: LiveEvents, attributes: AttributeStore
+    ) -> None:
         self.store = store
         self.models = models
         self.live = live
+        self.attributes = attributes
+        self.filters = RequestFilters(store, attributes, live)
         self._targets: dict[str, tuple[float, Target]] = {}
 
     # -- operations -------------------------------------------------------------------------
@@ -59,9 +69,18 @@ class Runtime:
         if not request.campaign_arn:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
         scope.check(request.campaign_arn, "GetRecommendations")
-        _unsupported(request.filter_arn, bool(request.promotions), bool(request.metadata_columns))
+        _unsupported(bool(request.promotions), bool(request.metadata_columns))
         k = _num_results(request.num_results)
         target = self._target(request.campaign_arn)
+        allowed = self.filters.mask(
+            target.scene,
+            request.filter_arn,
+            request.filter_values,
+            request.user_id,
+            request.item_id,
+            scope,
+            "GetRecommendations",
+        )
         kind = target.recipe.recipe_type
         if kind in ("PERSONALIZED_RANKING", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"):
             raise InvalidInput(
@@ -82,7 +101,7 @@ class Runtime:
             if not request.user_id and target.recipe.name != "aws-popularity-count":
                 raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
             candidates = Candidates.for_history(target.deployed, self.history(target, request.user_id))
-        chosen, scores = candidates.top(k)
+        chosen, scores = candidates.top(k, allowed)
         item_ids = target.deployed.model.item_ids
         items = [
             Scored(str(item_ids[index]), scores[rank] if target.scored else None)
@@ -92,7 +111,7 @@ class Runtime:
 
     def rank(self, request: Rank, scope: Scope) -> Answer:
         scope.check(request.campaign_arn, "GetPersonalizedRanking")
-        _unsupported(request.filter_arn, False, bool(request.metadata_columns))
+        _unsupported(False, bool(request.metadata_columns))
         target = self._target(request.campaign_arn)
         if target.recipe.recipe_type != "PERSONALIZED_RANKING":
             raise InvalidInput(
@@ -102,6 +121,12 @@ class Runtime:
         if len(inputs) > MAX_RESULTS:
             raise InvalidInput(f"inputList can hold at most {MAX_RESULTS} items; got {len(inputs)}.")
         deployed = target.deployed
+        mask = self.filters.mask(
+            target.scene, request.filter_arn, request.filter_values, request.user_id, None, scope,
+            "GetPersonalizedRanking",
+        )  # fmt: skip
+        if mask is not None:  # the filter removes items the model knows (others stay, unranked)
+            inputs = [i for i in inputs if i not in deployed.item_index or mask[deployed.item_index[i]]]
         # Only items with interactions in the training data are ranked (an Items row is not enough).
         trained = [
             i for i in inputs if i in deployed.item_index and deployed.trained_on(deployed.item_index[i])
@@ -120,14 +145,23 @@ class Runtime:
             "The operation GetActionRecommendations is not implemented by this server yet."
         )
 
-    def is_ready(self, campaign_arn: str | None) -> bool:
-        """True when the campaign is resolved and its model loaded: cheap enough to answer inline."""
+    def is_ready(self, campaign_arn: str | None, filter_arn: str | None = None) -> bool:
+        """True when the campaign is resolved, its model loaded and what its filter reads at hand:
+        cheap enough to answer inline."""
         hit = self._targets.get(campaign_arn or "")
-        return hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS
+        if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
+            return False
+        return not filter_arn or self.filters.ready(filter_arn, hit[1].scene)
+
+    def observe(self, records: list[dict[str, Any]]) -> None:
+        """Acknowledged records, this process's or another's: live histories and item/user metadata."""
+        self.live.add(records)
+        self.attributes.observe(records)
 
     def invalidate(self) -> None:
-        """Forget resolved campaigns (after control-plane changes in this process)."""
+        """Forget resolved campaigns and filters (after control-plane changes in this process)."""
         self._targets.clear()
+        self.filters.invalidate()
 
     # -- the stages ---------------------------------------------------------------------------
     def history(self, target: Target, user: str | None) -> np.ndarray:
@@ -136,8 +170,9 @@ class Runtime:
         if not user:
             return np.empty(0, np.int32)
         history = deployed.histories.of(user)
-        if target.dataset_id is not None:
-            recent = deployed.indices(self.live.items_since(target.dataset_id, user, deployed.trained_at))
+        dataset_id = target.scene.interactions_id
+        if dataset_id is not None:
+            recent = deployed.indices(self.live.items_since(dataset_id, user, deployed.trained_at))
             if len(recent):
                 history = np.concatenate([history, recent])
         return history
@@ -157,7 +192,11 @@ class Runtime:
         deployed = self.models.get(
             version.arn, f"models/{version.attrs['_id']}/", version.attrs.get("_trainedAt", 0.0)
         )
-        target = Target(campaign, recipe, deployed, self._interactions_id(campaign.dataset_group_arn))
+        datasets = self.store.list("dataset", dataset_group_arn=campaign.dataset_group_arn).items
+        scene = Scene(
+            campaign.dataset_group_arn, deployed, {str(d.attrs["datasetType"]): d for d in datasets}
+        )
+        target = Target(campaign, recipe, scene)
         self._targets[campaign_arn] = (now, target)
         return target
 
@@ -174,16 +213,8 @@ class Runtime:
             raise InvalidInput(f"The solution version of campaign {campaign.arn} no longer exists.")
         return version
 
-    def _interactions_id(self, group_arn: str | None) -> str | None:
-        for dataset in self.store.list("dataset", dataset_group_arn=group_arn).items:
-            if dataset.attrs.get("datasetType") == "INTERACTIONS":
-                return str(dataset.attrs["_id"])
-        return None
 
-
-def _unsupported(filter_arn: str | None, promotions: bool, metadata: bool) -> None:
-    if filter_arn:
-        raise ResourceNotFound(f"Resource Arn {filter_arn} does not exist.")
+def _unsupported(promotions: bool, metadata: bool) -> None:
     for member, given in (("promotions", promotions), ("metadataColumns", metadata)):
         if given:
             raise InvalidInput(f"{member} is not supported by this server yet.")

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from openpersonalize.control.lifecycle import CREATE_STOPPING
 from openpersonalize.control.resources.solution import model_prefix
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.data.histories import Histories
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
+from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.errors import DataError
 from openpersonalize.evaluation.metrics import evaluate
 from openpersonalize.evaluation.split import split_users
@@ -36,7 +38,9 @@ def run(run: JobRun) -> dict[str, Any]:
         **config.get("featureTransformationParameters", {}),
         **config.get("algorithmHyperParameters", {}),
     }
-    snapshot = load_snapshot(run, version.attrs.get("eventType"), config.get("eventValueThreshold"))
+    interactions, snapshot = load_snapshot(
+        run, version.attrs.get("eventType"), config.get("eventValueThreshold")
+    )
     check_minimums(run, snapshot, version.attrs.get("eventType"))
     run.progress(0.1)
     _check_stop(run)
@@ -51,6 +55,7 @@ def run(run: JobRun) -> dict[str, Any]:
         directory = Path(tmp)
         model.save(directory)
         Histories.from_snapshot(snapshot).save(directory)
+        TypedHistories.from_table(interactions, snapshot.item_ids).save(directory)  # for filters
         prefix = model_prefix(version)
         for path in sorted(directory.iterdir()):
             ctx.objects.put_file(prefix + path.name, path)
@@ -66,7 +71,8 @@ def run(run: JobRun) -> dict[str, Any]:
     }
 
 
-def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) -> Snapshot:
+def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) -> tuple[pa.Table, Snapshot]:
+    """The whole Interactions table, and the snapshot of the events chosen for training."""
     ctx = run.ctx
     group_arn = run.resource.dataset_group_arn
     datasets = {
@@ -80,8 +86,9 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
             return None
         return read_dataset(ctx.store, ctx.interactions, datasets[dataset_type].arn)
 
-    return build_snapshot(
-        read("INTERACTIONS"),
+    interactions = read("INTERACTIONS")
+    return interactions, build_snapshot(
+        interactions,
         items_table=read("ITEMS"),
         users_table=read("USERS"),
         event_type=event_type,

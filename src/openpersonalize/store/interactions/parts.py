@@ -23,7 +23,7 @@ from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects import ObjectStore
 
 # Columns of an event record that serving's live state needs.
-LIVE_COLUMNS = ("USER_ID", "ITEM_ID", "_session", "_at")
+LIVE_COLUMNS = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "_session", "_at")
 
 
 class PartStore:

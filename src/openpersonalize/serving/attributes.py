@@ -1,0 +1,228 @@
+"""Item and user metadata as filters read it at request time, kept current by PutItems/PutUsers.
+
+A dataset's rows are read once (through the interactions store, like a training would), then
+every acknowledged PutItems / PutUsers record of this or another server process lands in an
+overlay that wins over the loaded rows: a metadata change filters the very next request. Past
+`REBUILD_AT` overlay records the rows are read again in the background (the overlay then holds
+only what came meanwhile).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from openpersonalize.data.dataset_reader import read_dataset
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.serving.live import LiveEvents
+from openpersonalize.serving.models import Deployed
+from openpersonalize.store.interactions import InteractionsStore
+from openpersonalize.store.metadata import MetadataStore, Resource
+
+REBUILD_AT = 2_000
+ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
+
+
+class Attributes:
+    """One Items or Users dataset: loaded rows, plus the records written since."""
+
+    def __init__(self, id_column: str, categorical: frozenset[str]) -> None:
+        self.id_column = id_column
+        self.categorical = categorical  # multi-valued ("a|b") columns
+        self.loaded = False
+        self.overlay: dict[str, dict[str, Any]] = {}
+        self._table = pa.table({id_column: pa.array([], pa.string())})
+        self._position: dict[str, int] = {}
+        self._inverted: dict[str, dict[str, np.ndarray]] = {}
+        self._numbers: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def load(self, table: pa.Table) -> None:
+        with self._lock:
+            self._table = table
+            self._position = {key: i for i, key in enumerate(table.column(self.id_column).to_pylist())}
+            self._inverted, self._numbers = {}, {}
+            self.loaded = True
+
+    def apply(self, record: dict[str, Any]) -> None:
+        key = record.get(self.id_column)
+        if key is not None:
+            with self._lock:
+                self.overlay[str(key)] = record
+
+    @property
+    def stale(self) -> bool:
+        return len(self.overlay) > REBUILD_AT
+
+    @property
+    def size(self) -> int:
+        return self._table.num_rows
+
+    def position(self, key: str) -> int | None:
+        return self._position.get(key)
+
+    def row(self, key: str) -> Mapping[str, Any] | None:
+        newer = self.overlay.get(key)
+        if newer is not None:
+            return newer
+        position = self._position.get(key)
+        return None if position is None else self._table.slice(position, 1).to_pylist()[0]
+
+    def positions_matching(self, column: str, values: frozenset[str]) -> np.ndarray:
+        """Positions (in the loaded rows) whose value, or any categorical value, is in ``values``."""
+        index = self._inverted.get(column)
+        if index is None:
+            index = self._inverted[column] = self._invert(column)
+        found = [index[v] for v in values if v in index]
+        return np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+
+    def numbers(self, column: str) -> np.ndarray:
+        cached = self._numbers.get(column)
+        if cached is None:
+            if column not in self._table.column_names:
+                cached = np.full(self.size, np.nan)
+            else:
+                cached = self._table.column(column).cast(pa.float64()).to_numpy(zero_copy_only=False)
+            self._numbers[column] = cached
+        return cached
+
+    def matches(self, row: Mapping[str, Any], column: str, values: frozenset[str]) -> bool:
+        value = row.get(column)
+        if value is None:
+            return False
+        parts = str(value).split("|") if column in self.categorical else [str(value)]
+        return any(part in values for part in parts)
+
+    def _invert(self, column: str) -> dict[str, np.ndarray]:
+        if column not in self._table.column_names:
+            return {}
+        positions: dict[str, list[int]] = {}
+        for i, value in enumerate(self._table.column(column).to_pylist()):
+            if value is None:
+                continue
+            for part in str(value).split("|") if column in self.categorical else [str(value)]:
+                positions.setdefault(part, []).append(i)
+        return {value: np.asarray(found, dtype=np.int64) for value, found in positions.items()}
+
+
+class AttributeStore:
+    """The Items and Users attributes of every dataset a filter has needed so far."""
+
+    def __init__(self, store: MetadataStore, interactions: InteractionsStore) -> None:
+        self.store = store
+        self.interactions = interactions
+        self._by_dataset: dict[str, Attributes] = {}
+        self._lock = threading.Lock()
+
+    def of(self, dataset: Resource) -> Attributes:
+        """The dataset's attributes, read now if they are not loaded yet (or grew stale)."""
+        dataset_id = dataset.attrs["_id"]
+        with self._lock:
+            attributes = self._by_dataset.get(dataset_id)
+            if attributes is None:
+                schema = self.store.get(dataset.attrs["schemaArn"])
+                parsed = parse_schema(schema.attrs["schema"]) if schema is not None else None
+                categorical = (
+                    frozenset(f.name for f in parsed.fields if f.categorical) if parsed else frozenset()
+                )
+                # Registered before the read: records written meanwhile land in its overlay.
+                attributes = self._by_dataset[dataset_id] = Attributes(
+                    ID_COLUMNS[dataset.attrs["datasetType"]], categorical
+                )
+        if not attributes.loaded or attributes.stale:
+            started_overlay = dict(attributes.overlay)
+            attributes.load(read_dataset(self.store, self.interactions, dataset.arn))
+            with attributes._lock:  # what came during the read stays; what the read holds goes
+                for key, record in started_overlay.items():
+                    if attributes.overlay.get(key) is record:
+                        del attributes.overlay[key]
+        return attributes
+
+    def ready(self, dataset_id: str) -> bool:
+        attributes = self._by_dataset.get(dataset_id)
+        return attributes is not None and attributes.loaded and not attributes.stale
+
+    def observe(self, records: Iterable[dict[str, Any]]) -> None:
+        for record in records:
+            if record.get("_type") in ID_COLUMNS:
+                attributes = self._by_dataset.get(record.get("_ds", ""))
+                if attributes is not None:
+                    attributes.apply(record)
+
+
+class CatalogueView:
+    """Item attributes over one model's items (filters.evaluate.Catalogue)."""
+
+    def __init__(self, attributes: Attributes | None, deployed: Deployed) -> None:
+        self.attributes = attributes
+        self.deployed = deployed
+        self.n_items = len(deployed.model.item_ids)
+        self._model_of_position = self._align()
+
+    def _align(self) -> np.ndarray:
+        if self.attributes is None:
+            return np.empty(0, np.int64)
+        aligned = np.full(self.attributes.size, -1, dtype=np.int64)
+        for item, index in self.deployed.item_index.items():
+            position = self.attributes.position(item)
+            if position is not None:
+                aligned[position] = index
+        return aligned
+
+    def matching(self, column: str, values: frozenset[str]) -> np.ndarray:
+        mask = np.zeros(self.n_items, dtype=bool)
+        if self.attributes is None:
+            return mask
+        found = self._model_of_position[self.attributes.positions_matching(column, values)]
+        mask[found[found >= 0]] = True
+        for item, row in list(self.attributes.overlay.items()):
+            index = self.deployed.item_index.get(item)
+            if index is not None:
+                mask[index] = self.attributes.matches(row, column, values)
+        return mask
+
+    def numbers(self, column: str) -> np.ndarray:
+        result = np.full(self.n_items, np.nan)
+        if self.attributes is None:
+            return result
+        known = self._model_of_position >= 0
+        result[self._model_of_position[known]] = self.attributes.numbers(column)[known]
+        for item, row in list(self.attributes.overlay.items()):
+            index = self.deployed.item_index.get(item)
+            if index is not None:
+                value = row.get(column)
+                result[index] = np.nan if value is None else float(value)
+        return result
+
+    def item_row(self, item_id: str) -> Mapping[str, Any] | None:
+        return None if self.attributes is None else self.attributes.row(item_id)
+
+
+class PeopleView:
+    """What filters read of the request's user (filters.evaluate.People)."""
+
+    def __init__(
+        self, deployed: Deployed, live: LiveEvents, dataset_id: str | None, users: Attributes | None
+    ) -> None:
+        self.deployed = deployed
+        self.live = live
+        self.dataset_id = dataset_id
+        self.users = users
+
+    def interacted(self, user_id: str, event_types: frozenset[str] | None) -> np.ndarray:
+        deployed = self.deployed
+        if deployed.typed_histories is not None:
+            trained = deployed.typed_histories.items_of(user_id, event_types)
+        else:  # a model trained before typed histories: its training history, whatever the types
+            trained = deployed.histories.of(user_id)
+        if self.dataset_id is None:
+            return trained
+        live = self.live.items_since(self.dataset_id, user_id, deployed.trained_at, event_types)
+        return np.concatenate([trained, deployed.indices(live)]).astype(np.int64)
+
+    def user_row(self, user_id: str) -> Mapping[str, Any] | None:
+        return None if self.users is None else self.users.row(user_id)
