@@ -64,30 +64,6 @@ def test_campaign_or_recommender_arn_exactly_one(server, runtime):
 
 
 @integration
-@pytest.mark.parametrize(
-    ("operation", "member"),
-    [
-        ("get_recommendations", "promotions"),
-        ("get_recommendations", "metadataColumns"),
-        ("get_personalized_ranking", "metadataColumns"),
-    ],
-)
-def test_unsupported_members_are_refused(server, runtime, operation, member):
-    """promotions and metadataColumns are not supported yet (400)."""
-    campaign = own_arn(server, runtime, "campaign", "none")
-    filter_arn = own_arn(server, runtime, "filter", "f")
-    value = {
-        "promotions": [{"name": "promo", "percentPromotedItems": 10, "filterArn": filter_arn}],
-        "metadataColumns": {"ITEMS": ["GENRES"]},
-    }[member]
-    params = {"campaignArn": campaign, "userId": "u", member: value}
-    if operation == "get_personalized_ranking":
-        params["inputList"] = ["a"]
-    expected = ("InvalidInputException", f"{member} is not supported by this server yet.")
-    assert refusal(getattr(runtime, operation), **params) == expected
-
-
-@integration
 def test_num_results_above_500_is_refused(server, runtime):
     """numResults may be at most 500."""
     campaign = own_arn(server, runtime, "campaign", "none")
@@ -95,6 +71,13 @@ def test_num_results_above_500_is_refused(server, runtime):
         "InvalidInputException",
         "numResults must be at most 500; got 501.",
     )
+    assert refusal(
+        runtime.get_recommendations,
+        campaignArn=campaign,
+        userId="u",
+        numResults=51,
+        metadataColumns={"ITEMS": ["GENRES"]},
+    ) == ("InvalidInputException", "numResults must be at most 50 when metadataColumns is given; got 51.")
 
 
 # -- GetRecommendations ---------------------------------------------------------------------------

@@ -72,6 +72,7 @@ def build_services(settings: Settings) -> Services:
     )
     ingestor = EventIngestor(ctx.store, ctx.interactions)
     ingestor.listeners.append(runtime.observe)
+    ingestor.recommendations = runtime.served.shown
     return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live)
 
 

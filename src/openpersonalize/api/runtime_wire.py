@@ -39,7 +39,9 @@ def _inline_when_ready(runtime: Runtime, call: Callable[[dict[str, Any], Scope],
     or a metadata refresh may block without stalling other requests."""
 
     async def run(params: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        if runtime.is_ready(params.get("campaignArn"), params.get("filterArn")):
+        filters = [params.get("filterArn")] + [p.get("filterArn") for p in params.get("promotions") or ()]
+        wanted = [arn for arn in filters if isinstance(arn, str) and arn]
+        if runtime.is_ready(params.get("campaignArn"), wanted, bool(params.get("metadataColumns"))):
             return call(params, scope)
         return await run_in_threadpool(call, params, scope)
 

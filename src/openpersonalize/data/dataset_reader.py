@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.schema import arrow_schema, parse_schema
+from openpersonalize.data.sessions import SESSION
 from openpersonalize.errors import ResourceNotFound
 from openpersonalize.store.interactions import BULK, InteractionsStore
 from openpersonalize.store.metadata import MetadataStore
@@ -23,9 +24,11 @@ ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
 _ROW = "__row"
 
 
-def read_dataset(store: MetadataStore, interactions: InteractionsStore, dataset_arn: str) -> pa.Table:
+def read_dataset(
+    store: MetadataStore, interactions: InteractionsStore, dataset_arn: str, *, sessions: bool = False
+) -> pa.Table:
     """Everything acknowledged for the dataset when the read starts: its parts and the records
-    still in the event log."""
+    still in the event log; with ``sessions``, each event's sessionId too (`_session`)."""
     dataset = store.get(dataset_arn)
     if dataset is None or dataset.kind != "dataset":
         raise ResourceNotFound(f"Resource Arn {dataset_arn} does not exist.")
@@ -34,6 +37,8 @@ def read_dataset(store: MetadataStore, interactions: InteractionsStore, dataset_
         raise ResourceNotFound(f"Resource Arn {dataset.attrs['schemaArn']} does not exist.")
     schema = parse_schema(schema_resource.attrs["schema"])
     target = arrow_schema(schema)
+    if sessions and dataset.attrs["datasetType"] == "INTERACTIONS":
+        target = target.append(pa.field(SESSION, pa.string()))
     dataset_id = dataset.attrs["_id"]
     # The log first, then the parts: a compaction finishing in between then shows its records
     # twice (dropped as duplicates below) rather than not at all.
@@ -80,7 +85,7 @@ def _live_rows(records: list[dict[str, Any]], schema: ParsedSchema) -> list[dict
     for record in records:
         row = {name: record.get(name) for name in names}
         row["_event_id"] = record.get("_event_id")
-        row["_session"] = record.get("_session")
+        row[SESSION] = record.get(SESSION)
         row["_at"] = record.get("_at")
         out.append(row)
     return out

@@ -8,7 +8,7 @@ the data is read (see data/dataset_reader.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ class EventIngestor:
         self._cache: dict[str, tuple[float, Target]] = {}
         # Called with each batch once it is durable (e.g. serving's live user state).
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        # recommendationId -> (the campaign that answered, the items it showed), when known here.
+        self.recommendations: Callable[[str], tuple[str, Sequence[str]] | None] = lambda _: None
         self._schemas: dict[str, ParsedSchema] = {}
 
     # -- operations -------------------------------------------------------------------------
@@ -142,7 +144,10 @@ class EventIngestor:
             _agreed(value, row.get("EVENT_VALUE"), f"{where}.eventValue"),
             where=where,
         )
-        _optional(row, schema, "IMPRESSION", _impression(e.get("impression"), where))
+        # Explicit impressions win; else the list the recommendationId answered (implicit).
+        shown = self.recommendations(e["recommendationId"]) if e.get("recommendationId") else None
+        impression = _impression(e.get("impression"), where) or (_implicit(shown[1]) if shown else None)
+        _optional(row, schema, "IMPRESSION", impression)
         _optional(row, schema, "RECOMMENDATION_ID", e.get("recommendationId"))
         member_source = (e.get("metricAttribution") or {}).get("eventAttributionSource")
         source = _agreed(member_source, row.get("EVENT_ATTRIBUTION_SOURCE"), f"{where}.metricAttribution")
@@ -152,7 +157,8 @@ class EventIngestor:
         # Kept even when the schema lacks the columns: impressions and attribution use them.
         meta["_event_type"] = e["eventType"]
         meta["_recommendation_id"] = e.get("recommendationId")
-        meta["_impression"] = e.get("impression")
+        meta["_impression"] = e.get("impression") or (impression.split("|") if impression else None)
+        meta["_recommended_by"] = shown[0] if shown else None
         meta["_attribution_source"] = source
         return meta
 
@@ -277,6 +283,17 @@ def _impression(items: list[str] | None, where: str) -> str | None:
             f"an impression may have at most {IMPRESSION_MAX_CHARS}."
         )
     return joined
+
+
+def _implicit(items: Sequence[str]) -> str | None:
+    """The shown list as an impression: as many of its first items as fit the column."""
+    joined = ""
+    for item in items:
+        longer = f"{joined}|{item}" if joined else item
+        if len(longer) > IMPRESSION_MAX_CHARS:
+            break
+        joined = longer
+    return joined or None
 
 
 def _check_size(record: dict[str, Any], where: str) -> None:

@@ -26,6 +26,8 @@ class Snapshot:
     weights: np.ndarray  # float32 per interaction (1.0 unless events are weighted)
     items_table: pa.Table | None = None  # Items dataset rows (ITEM_ID + metadata), if any
     users_table: pa.Table | None = None
+    # Per interaction, the items shown with it ("a|b|c", explicit or from its recommendationId).
+    impressions: np.ndarray | None = None
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -74,6 +76,7 @@ class Snapshot:
             self.weights[mask],
             self.items_table,
             self.users_table,
+            None if self.impressions is None else self.impressions[mask],
         )
 
 
@@ -118,6 +121,11 @@ def build_snapshot(
         weights=np.ones(n, np.float32),
         items_table=items_table,
         users_table=users_table,
+        impressions=(
+            np.array(table.column("IMPRESSION").to_pylist(), dtype=object)
+            if "IMPRESSION" in table.column_names
+            else None
+        ),
     )
 
 

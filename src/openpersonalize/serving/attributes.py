@@ -72,6 +72,20 @@ class Attributes:
         position = self._position.get(key)
         return None if position is None else self._table.slice(position, 1).to_pylist()[0]
 
+    def metadata(self, keys: list[str], columns: tuple[str, ...]) -> list[dict[str, str]]:
+        """Each key's values of ``columns`` as strings (spec §15 ``metadata``); nulls left out."""
+        stored = [c for c in columns if c in self._table.column_names]
+        with self._lock:
+            overlay = {key: self.overlay[key] for key in keys if key in self.overlay}
+        positions = [self._position.get(key) for key in keys]
+        found = [p for key, p in zip(keys, positions, strict=True) if p is not None and key not in overlay]
+        rows = dict(zip(found, self._table.select(stored).take(found).to_pylist(), strict=True))
+        out = []
+        for key, position in zip(keys, positions, strict=True):
+            row = overlay.get(key) or (rows.get(position) if position is not None else None) or {}
+            out.append({c: str(row[c]) for c in columns if row.get(c) is not None})
+        return out
+
     def positions_matching(self, column: str, values: frozenset[str]) -> np.ndarray:
         """Positions (in the loaded rows) whose value, or any categorical value, is in ``values``."""
         index = self._inverted.get(column)
@@ -145,6 +159,9 @@ class AttributeStore:
     def ready(self, dataset_id: str) -> bool:
         attributes = self._by_dataset.get(dataset_id)
         return attributes is not None and attributes.loaded and not attributes.stale
+
+    def ready_for(self, dataset: Resource | None) -> bool:
+        return dataset is None or self.ready(str(dataset.attrs["_id"]))
 
     def observe(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:

@@ -9,8 +9,11 @@ catalogue: an item's score does not depend on k or on what the mask removed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+from openpersonalize.data.context_lift import adjust
 from openpersonalize.serving.models import Deployed
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
 
@@ -47,6 +50,23 @@ class Candidates:
         scores = np.array(deployed.model.item_scores(index), dtype=np.float32, copy=True)
         scores[index] = -np.inf  # never the item itself
         return cls(deployed, dense=scores)
+
+    def in_context(self, context: Mapping[str, str]) -> Candidates:
+        """These scores moved by what the request's context favours (unchanged without one)."""
+        lifts = self.deployed.context
+        lift = lifts.lift(context) if lifts is not None and context else None
+        if lift is None:
+            return self
+        return Candidates(self.deployed, dense=adjust(self.scores(), lift))
+
+    def scores(self) -> np.ndarray:
+        """Every item's raw score (dense)."""
+        if self.dense is not None:
+            return self.dense
+        assert self.reached is not None
+        dense = self.deployed.background().scores.copy()
+        dense[self.reached[0]] = self.reached[1]
+        return dense
 
     def top(self, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[float]]:
         """The k best allowed items, best first, with their scores."""

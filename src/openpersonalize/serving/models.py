@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openpersonalize.data.context_lift import ContextLift
 from openpersonalize.data.histories import Histories
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.recipes.base import Model
@@ -26,6 +27,7 @@ class Deployed:
     histories: Histories
     trained_at: float
     typed_histories: TypedHistories | None = None  # for Interactions filters
+    context: ContextLift | None = None  # for requests with a context
     item_index: dict[str, int] = field(default_factory=dict)
     size_bytes: int = 0
     _background: Background | None = None
@@ -106,6 +108,7 @@ class ModelCache:
             Histories.load(directory),
             trained_at,
             TypedHistories.load(directory),
+            ContextLift.load(directory),
         )
         # The artifact files are uncompressed arrays: their size is close to the memory they take.
         deployed.size_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())

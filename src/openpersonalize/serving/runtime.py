@@ -6,6 +6,7 @@ Every request runs one pipeline: resolve the campaign to its deployed model → 
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -13,19 +14,25 @@ from typing import Any
 
 import numpy as np
 
+from openpersonalize.data.context_lift import adjust
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.scope import Scope
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.candidates import Candidates
+from openpersonalize.serving.decorations import Decorations
 from openpersonalize.serving.filtering import RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
+from openpersonalize.serving.promotions import pick, pick_with_promotion
 from openpersonalize.serving.requests import Answer, Rank, Recommend, Scored
 from openpersonalize.serving.scoring import softmax_at
+from openpersonalize.serving.served import Served
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 MAX_RESULTS = 500
+MAX_WITH_METADATA = 50
+MAX_PROMOTIONS = 1
 CACHE_SECONDS = 1.0
 # Recipes whose results carry no score (spec §15).
 UNSCORED = {"aws-sims", "aws-similar-items", "aws-popularity-count"}
@@ -50,14 +57,22 @@ class Target:
 
 class Runtime:
     def __init__(
-        self, store: MetadataStore, models: ModelCache, live: LiveEvents, attributes: AttributeStore
+        self,
+        store: MetadataStore,
+        models: ModelCache,
+        live: LiveEvents,
+        attributes: AttributeStore,
+        served: Served | None = None,
     ) -> None:
         self.store = store
         self.models = models
         self.live = live
         self.attributes = attributes
         self.filters = RequestFilters(store, attributes, live)
+        self.decorations = Decorations(store, attributes)
+        self.served = served if served is not None else Served()
         self._targets: dict[str, tuple[float, Target]] = {}
+        self._random = np.random.default_rng()
 
     # -- operations -------------------------------------------------------------------------
     def recommend(self, request: Recommend, scope: Scope) -> Answer:
@@ -69,17 +84,12 @@ class Runtime:
         if not request.campaign_arn:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
         scope.check(request.campaign_arn, "GetRecommendations")
-        _unsupported(bool(request.promotions), bool(request.metadata_columns))
-        k = _num_results(request.num_results)
+        if len(request.promotions) > MAX_PROMOTIONS:
+            raise InvalidInput(f"promotions can hold at most {MAX_PROMOTIONS} promotion.")
+        k = _num_results(request.num_results, bool(request.metadata_columns))
         target = self._target(request.campaign_arn)
-        allowed = self.filters.mask(
-            target.scene,
-            request.filter_arn,
-            request.filter_values,
-            request.user_id,
-            request.item_id,
-            scope,
-            "GetRecommendations",
+        columns = self.decorations.columns(
+            target.campaign, target.recipe.name, target.scene, request.metadata_columns
         )
         kind = target.recipe.recipe_type
         if kind in ("PERSONALIZED_RANKING", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"):
@@ -91,35 +101,68 @@ class Runtime:
                     else "the API for that recipe type."
                 )
             )
+        if kind == "RELATED_ITEMS" and not request.item_id:
+            raise InvalidInput(
+                f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
+            )
+        if kind != "RELATED_ITEMS" and not request.user_id and target.recipe.name != "aws-popularity-count":
+            raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
+        mask = functools.partial(
+            self.filters.mask,
+            target.scene,
+            user_id=request.user_id,
+            item_id=request.item_id,
+            scope=scope,
+            action="GetRecommendations",
+        )
+        allowed = mask(request.filter_arn, request.filter_values)
         if kind == "RELATED_ITEMS":
-            if not request.item_id:
-                raise InvalidInput(
-                    f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
-                )
-            candidates = Candidates.related_to(target.deployed, request.item_id)
+            candidates = Candidates.related_to(target.deployed, str(request.item_id))
         else:
-            if not request.user_id and target.recipe.name != "aws-popularity-count":
-                raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
-            candidates = Candidates.for_history(target.deployed, self.history(target, request.user_id))
-        chosen, scores = candidates.top(k, allowed)
+            candidates = Candidates.for_history(
+                target.deployed, self.history(target, request.user_id)
+            ).in_context(request.context)
+        if request.promotions:
+            promotion = request.promotions[0]
+            if not promotion.filter_arn:
+                raise InvalidInput(f"promotions[{promotion.name}].filterArn is required.")
+            promoted = mask(promotion.filter_arn, promotion.filter_values)
+            assert promoted is not None
+            picks = pick_with_promotion(candidates, k, allowed, promoted, promotion.percent, self._random)
+        else:
+            picks = pick(candidates, k, allowed)
         item_ids = target.deployed.model.item_ids
+        names = [str(item_ids[p.index]) for p in picks]
+        metadata = self.decorations.metadata(target.scene, names, columns)
         items = [
-            Scored(str(item_ids[index]), scores[rank] if target.scored else None)
-            for rank, index in enumerate(chosen)
+            Scored(
+                name,
+                p.score if target.scored else None,
+                request.promotions[0].name if p.promoted else None,
+                metadata[rank] if metadata is not None else None,
+            )
+            for rank, (name, p) in enumerate(zip(names, picks, strict=True))
         ]
-        return Answer(items, _recommendation_id())
+        return self._answer(target, items)
 
     def rank(self, request: Rank, scope: Scope) -> Answer:
         scope.check(request.campaign_arn, "GetPersonalizedRanking")
-        _unsupported(False, bool(request.metadata_columns))
         target = self._target(request.campaign_arn)
         if target.recipe.recipe_type != "PERSONALIZED_RANKING":
             raise InvalidInput(
                 f"Campaign {target.campaign.arn} does not use a PERSONALIZED_RANKING recipe; call GetRecommendations."
             )
+        columns = self.decorations.columns(
+            target.campaign, target.recipe.name, target.scene, request.metadata_columns
+        )
         inputs = list(dict.fromkeys(request.input_list))
-        if len(inputs) > MAX_RESULTS:
-            raise InvalidInput(f"inputList can hold at most {MAX_RESULTS} items; got {len(inputs)}.")
+        limit = MAX_WITH_METADATA if columns else MAX_RESULTS
+        if len(inputs) > limit:
+            raise InvalidInput(
+                f"inputList can hold at most {limit} items"
+                + (" when metadataColumns is given" if columns else "")
+                + f"; got {len(inputs)}."
+            )
         deployed = target.deployed
         mask = self.filters.mask(
             target.scene, request.filter_arn, request.filter_values, request.user_id, None, scope,
@@ -132,26 +175,39 @@ class Runtime:
             i for i in inputs if i in deployed.item_index and deployed.trained_on(deployed.item_index[i])
         ]
         untrained = [i for i in inputs if i not in set(trained)]
-        scores = deployed.model.user_scores(self.history(target, request.user_id))[deployed.indices(trained)]
+        every = deployed.model.user_scores(self.history(target, request.user_id))
+        lift = deployed.context.lift(request.context) if deployed.context and request.context else None
+        scores = (every if lift is None else adjust(every, lift))[deployed.indices(trained)]
         order = np.argsort(-scores, kind="stable")
         probabilities = softmax_at(scores, order)
-        ranking = [Scored(trained[i], probabilities[rank]) for rank, i in enumerate(order)]
+        names = [trained[i] for i in order] + untrained
+        metadata = self.decorations.metadata(target.scene, names, columns)
         # Items the model did not learn go last, without a score (as AWS does).
-        ranking += [Scored(i) for i in untrained]
-        return Answer(ranking, _recommendation_id())
+        ranking = [
+            Scored(
+                name,
+                probabilities[rank] if rank < len(probabilities) else None,
+                metadata=metadata[rank] if metadata is not None else None,
+            )
+            for rank, name in enumerate(names)
+        ]
+        return self._answer(target, ranking)
 
     def act(self, scope: Scope) -> Answer:
         raise NotImplementedYet(
             "The operation GetActionRecommendations is not implemented by this server yet."
         )
 
-    def is_ready(self, campaign_arn: str | None, filter_arn: str | None = None) -> bool:
-        """True when the campaign is resolved, its model loaded and what its filter reads at hand:
-        cheap enough to answer inline."""
+    def is_ready(self, campaign_arn: str | None, filter_arns: list[str], metadata: bool = False) -> bool:
+        """True when the campaign is resolved, its model loaded and what its filters and metadata
+        read at hand: cheap enough to answer inline."""
         hit = self._targets.get(campaign_arn or "")
         if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
             return False
-        return not filter_arn or self.filters.ready(filter_arn, hit[1].scene)
+        scene = hit[1].scene
+        if metadata and not self.attributes.ready_for(scene.datasets.get("ITEMS")):
+            return False
+        return all(self.filters.ready(arn, scene) for arn in filter_arns)
 
     def observe(self, records: list[dict[str, Any]]) -> None:
         """Acknowledged records, this process's or another's: live histories and item/user metadata."""
@@ -176,6 +232,11 @@ class Runtime:
             if len(recent):
                 history = np.concatenate([history, recent])
         return history
+
+    def _answer(self, target: Target, items: list[Scored]) -> Answer:
+        answer = Answer(items, _recommendation_id())
+        self.served.record(answer.recommendation_id, target.campaign.arn, [i.item_id for i in items])
+        return answer
 
     def _target(self, campaign_arn: str) -> Target:
         now = time.monotonic()
@@ -214,15 +275,14 @@ class Runtime:
         return version
 
 
-def _unsupported(promotions: bool, metadata: bool) -> None:
-    for member, given in (("promotions", promotions), ("metadataColumns", metadata)):
-        if given:
-            raise InvalidInput(f"{member} is not supported by this server yet.")
-
-
-def _num_results(k: int) -> int:
-    if k > MAX_RESULTS:
-        raise InvalidInput(f"numResults must be at most {MAX_RESULTS}; got {k}.")
+def _num_results(k: int, with_metadata: bool) -> int:
+    limit = MAX_WITH_METADATA if with_metadata else MAX_RESULTS
+    if k > limit:
+        raise InvalidInput(
+            f"numResults must be at most {limit}"
+            + (" when metadataColumns is given" if with_metadata else "")
+            + f"; got {k}."
+        )
     return k
 
 

@@ -12,8 +12,11 @@ import pyarrow as pa
 
 from openpersonalize.control.lifecycle import CREATE_STOPPING
 from openpersonalize.control.resources.solution import model_prefix
+from openpersonalize.data.context_lift import ContextLift, context_fields
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.data.histories import Histories
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.data.sessions import join_sessions
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.errors import DataError
@@ -56,6 +59,9 @@ def run(run: JobRun) -> dict[str, Any]:
         model.save(directory)
         Histories.from_snapshot(snapshot).save(directory)
         TypedHistories.from_table(interactions, snapshot.item_ids).save(directory)  # for filters
+        lift = ContextLift.from_table(interactions, snapshot.item_ids, _context_fields(run))
+        if lift is not None:  # for requests with a context
+            lift.save(directory)
         prefix = model_prefix(version)
         for path in sorted(directory.iterdir()):
             ctx.objects.put_file(prefix + path.name, path)
@@ -84,9 +90,9 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
     def read(dataset_type: str) -> Any:
         if dataset_type not in datasets:
             return None
-        return read_dataset(ctx.store, ctx.interactions, datasets[dataset_type].arn)
+        return read_dataset(ctx.store, ctx.interactions, datasets[dataset_type].arn, sessions=True)
 
-    interactions = read("INTERACTIONS")
+    interactions = join_sessions(read("INTERACTIONS"))
     return interactions, build_snapshot(
         interactions,
         items_table=read("ITEMS"),
@@ -94,6 +100,16 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
         event_type=event_type,
         event_value_threshold=float(threshold) if threshold not in (None, "") else None,
     )
+
+
+def _context_fields(run: JobRun) -> list[str]:
+    datasets = run.ctx.store.list("dataset", dataset_group_arn=run.resource.dataset_group_arn).items
+    for dataset in datasets:
+        if dataset.attrs["datasetType"] == "INTERACTIONS":
+            schema = run.ctx.store.get(dataset.attrs["schemaArn"])
+            if schema is not None:
+                return context_fields(parse_schema(schema.attrs["schema"]))
+    return []
 
 
 def check_minimums(run: JobRun, snapshot: Snapshot, event_type: str | None) -> None:

@@ -1,0 +1,73 @@
+"""Item metadata in answers (``metadataColumns``, spec §15): checked against the campaign and the
+Items schema, read from the same attributes filters read (PutItems changes show at once)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.errors import InvalidInput
+from openpersonalize.serving.attributes import AttributeStore
+from openpersonalize.serving.filtering import Scene
+from openpersonalize.store.metadata import MetadataStore, Resource
+
+MAX_COLUMNS = 10
+# Recipes that return metadata without campaignConfig.enableMetadataWithRecommendations.
+ALWAYS_ENABLED = {"aws-user-personalization-v2", "aws-personalized-ranking-v2", "aws-semantic-similarity"}
+
+
+class Decorations:
+    def __init__(self, store: MetadataStore, attributes: AttributeStore) -> None:
+        self.store = store
+        self.attributes = attributes
+
+    def columns(
+        self,
+        campaign: Resource,
+        recipe: str,
+        scene: Scene,
+        requested: Mapping[str, tuple[str, ...]],
+    ) -> tuple[str, ...]:
+        """The Items columns the request asks for, after AWS's checks (empty when none)."""
+        if not requested:
+            return ()
+        unknown = sorted(set(requested) - {"ITEMS"})
+        if unknown:
+            raise InvalidInput(f"metadataColumns may only name the ITEMS dataset; got {', '.join(unknown)}.")
+        columns = tuple(dict.fromkeys(requested.get("ITEMS", ())))
+        if not columns:
+            return ()
+        if len(columns) > MAX_COLUMNS:
+            raise InvalidInput(
+                f"metadataColumns.ITEMS can name at most {MAX_COLUMNS} columns; got {len(columns)}."
+            )
+        enabled = (campaign.attrs.get("campaignConfig") or {}).get("enableMetadataWithRecommendations")
+        if not enabled and recipe not in ALWAYS_ENABLED:
+            raise InvalidInput(
+                f"Campaign {campaign.arn} does not return item metadata: set "
+                "campaignConfig.enableMetadataWithRecommendations to true (UpdateCampaign) to use "
+                "metadataColumns."
+            )
+        items = scene.datasets.get("ITEMS")
+        schema = self.store.get(items.attrs["schemaArn"]) if items is not None else None
+        if items is None or schema is None:
+            raise InvalidInput(
+                "metadataColumns needs an Items dataset in the campaign's dataset group; it has none."
+            )
+        names = parse_schema(schema.attrs["schema"]).names
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise InvalidInput(
+                f"metadataColumns.ITEMS names {', '.join(missing)}, which the Items schema does not "
+                f"have (its columns: {', '.join(sorted(names))})."
+            )
+        return columns
+
+    def metadata(
+        self, scene: Scene, item_ids: list[str], columns: tuple[str, ...]
+    ) -> list[dict[str, str]] | None:
+        """Each item's values of ``columns`` (None when the request asked for no metadata)."""
+        if not columns:
+            return None
+        items = scene.datasets["ITEMS"]
+        return self.attributes.of(items).metadata(item_ids, columns)
