@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
+from openpersonalize.control.lifecycle import IN_FLIGHT
+from openpersonalize.control.registry import kind as registered
 from openpersonalize.control.resources import schema as schemas
 from openpersonalize.control.resources.common import (
     describer,
@@ -19,12 +21,13 @@ from openpersonalize.control.resources.common import (
     require,
     require_active,
 )
-from openpersonalize.errors import InvalidInput, LimitExceeded
+from openpersonalize.errors import InvalidInput, LimitExceeded, ResourceInUse
 from openpersonalize.filters.check import check
 from openpersonalize.filters.syntax import FilterSyntaxError, parse
 from openpersonalize.store.metadata import Quota
 
 KIND = "filter"
+USED_BY = ("batch-inference-job", "batch-segment-job")
 # AWS's current default is 30 per dataset group; a quota that protects its fleet, so ours is higher.
 MAX_PER_GROUP = 100
 
@@ -63,8 +66,16 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
 
 
 def delete(ctx: Context, call: Call) -> dict[str, Any]:
-    require(ctx, call.params["filterArn"], KIND)
-    ctx.store.delete(call.params["filterArn"])
+    resource = require(ctx, call.params["filterArn"], KIND)
+    for used_by in USED_BY:  # a running batch job reads the filter until it ends
+        running = ctx.store.list(used_by, statuses=IN_FLIGHT, limit=1_000).items
+        for job in running:
+            if job.attrs.get("filterArn") == resource.arn:
+                raise ResourceInUse(
+                    f"Filter {resource.arn} is in use by {registered(used_by).label.lower()} {job.arn} "
+                    f"({job.status}); delete it when the job has finished."
+                )
+    ctx.store.delete(resource.arn)
     return {}
 
 
