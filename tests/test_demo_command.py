@@ -21,7 +21,9 @@ def test_demo_runs_end_to_end(tmp_path):
         assert step in out
     assert "normalized_discounted_cumulative_gain_at_10" in out
     assert "Recommended after the live events" in out
-    assert "new" in out.split("Recommended after the live events")[1]  # the live events moved the list
+    assert "new" in out.split("Recommended after the live events")[1].split("Filtered and promoted")[0]
+    shaped = out.split("Filtered and promoted")[1]
+    assert shaped.count("bargains") == 3  # 30% of 10 slots promoted
 
 
 def test_demo_refuses_a_foreign_directory(tmp_path):

@@ -83,6 +83,7 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         )
         after = runtime.get_recommendations(campaignArn=campaign, userId=shopper["USER_ID"], numResults=10)
         _show_recs("Recommended after the live events (no retraining)", after["itemList"], before["itemList"])
+        _show_shaped(personalize, runtime, group, campaign, shopper["USER_ID"], category)
         console.rule(f"done in {time.time() - started:.0f} s")
         if keep_running:
             console.print(f"The server keeps running at {url}; Ctrl-C stops it.")
@@ -166,6 +167,8 @@ def _show_recs(title: str, items: list[dict[str, Any]], previous: list[dict[str,
     for rank, entry in enumerate(items, 1):
         product = info.get(entry["itemId"], {})
         marker = "[yellow]new[/]" if previous is not None and entry["itemId"] not in old else ""
+        if entry.get("promotionName"):
+            marker = f"[magenta]{entry['promotionName']}[/]"
         table.add_row(
             str(rank),
             str(product.get("name", entry["itemId"]))[:48],
@@ -175,6 +178,31 @@ def _show_recs(title: str, items: list[dict[str, Any]], previous: list[dict[str,
             marker,
         )
     console.print(table)
+
+
+def _show_shaped(personalize: Any, runtime: Any, group: str, campaign: str, user: str, category: str) -> None:
+    """A filter and a promotion on the same campaign (docs/shaping.md)."""
+    in_category = personalize.create_filter(
+        name="demo-in-category",
+        datasetGroupArn=group,
+        filterExpression="INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY)",
+    )["filterArn"]
+    bargains = personalize.create_filter(
+        name="demo-bargains", datasetGroupArn=group, filterExpression="INCLUDE ItemID WHERE Items.PRICE < 20"
+    )["filterArn"]
+    console.print(
+        f"\nOnly [cyan]{category}[/] (a filter with a placeholder), with 30% of the list promoting "
+        "products under $20 (a promotion with its own filter):"
+    )
+    shaped = runtime.get_recommendations(
+        campaignArn=campaign,
+        userId=user,
+        numResults=10,
+        filterArn=in_category,
+        filterValues={"CATEGORY": f'"{category}"'},
+        promotions=[{"name": "bargains", "percentPromotedItems": 30, "filterArn": bargains}],
+    )
+    _show_recs("Filtered and promoted", shaped["itemList"])
 
 
 def _pick_shopper(data: DemoData) -> dict[str, Any]:
