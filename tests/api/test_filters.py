@@ -51,6 +51,11 @@ USERS = json.dumps(
 @pytest.fixture
 def shop(personalize, tmp_path):
     """The clustered interactions, items with a category per group and a price, users with an age."""
+    return build_shop(personalize, tmp_path)
+
+
+def build_shop(personalize, tmp_path):
+    """The `shop` group, trained and deployed with User-Personalization; returns its ARNs."""
     arns = make_group(personalize)
     assert (
         import_csv(personalize, arns["dataset"], write_clustered_csv(tmp_path / "c.csv"))["status"]
@@ -150,6 +155,15 @@ def test_filter_resource_lifecycle(personalize, shop):
             'INCLUDE ItemID WHERE Interactions.DEVICE IN ("web")',
             "Interaction filters can only use EVENT_TYPE",
         ),
+        (
+            "EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN CurrentItem.CATEGORY",
+            "Interactions.EVENT_TYPE is compared with values or placeholders, not with CurrentItem",
+        ),
+        (
+            "INCLUDE ItemID WHERE Items.PRICE < 5 IF CurrentUser.AGE > CurrentItem.PRICE",
+            "An IF clause compares CurrentUser fields with values or placeholders",
+        ),
+        ('INCLUDE ItemID WHERE Items.CATEGORY IN ("*")', "Only Interactions.EVENT_TYPE takes *"),
     ],
 )
 def test_a_bad_expression_is_refused_with_where_and_why(personalize, shop, expression, message):

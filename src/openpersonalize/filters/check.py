@@ -62,6 +62,11 @@ def _check_expression(expression: Expression, schemas: Mapping[str, ParsedSchema
         _check_condition(condition, _schema(dataset, schemas), schemas)
         fields.add(f"{dataset}.{condition.field.column}")
     for condition in expression.user_conditions:
+        if condition.operand is not None and hasattr(condition.operand, "column"):
+            raise _refuse(
+                f"Invalid input symbol: CurrentItem.{condition.operand.column}. An IF clause compares "
+                "CurrentUser fields with values or placeholders."
+            )
         _check_condition(condition, _schema("Users", schemas, "CurrentUser"), schemas)
         fields.add(f"Users.{condition.field.column}")
     return fields
@@ -99,9 +104,14 @@ def _check_condition(condition: Condition, schema: ParsedSchema, schemas: Mappin
                 )
     stars = [v for v in condition.values if v == "*"]
     if stars and field.name != "EVENT_TYPE":
-        raise _refuse(f"Invalid input symbol: *. Only {condition.field.dataset}.EVENT_TYPE takes *.")
+        raise _refuse("Invalid input symbol: *. Only Interactions.EVENT_TYPE takes * (any event type).")
     current = condition.operand
     if current is not None and hasattr(current, "column"):
+        if condition.field.dataset in INTERACTION_DATASETS:
+            raise _refuse(
+                f"Invalid input symbol: CurrentItem.{current.column}. {symbol} is compared with values "
+                "or placeholders, not with CurrentItem."
+            )
         items = _schema("Items", schemas, "CurrentItem")
         if items.field(current.column) is None:
             raise _refuse(

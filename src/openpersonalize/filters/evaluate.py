@@ -77,7 +77,8 @@ def allowed(
             continue
         mask = _expression_mask(expression, values, catalogue, people, user_id, item_id)
         (includes if expression.action == "INCLUDE" else excludes).append(mask)
-    result = np.logical_or.reduce(includes) if includes else np.ones(catalogue.n_items, dtype=bool)
+    # A copy: it is changed in place below, and a mask may be the catalogue's cached one.
+    result = _union(includes).copy() if includes else np.ones(catalogue.n_items, dtype=bool)
     for mask in excludes:
         result &= ~mask
     return np.asarray(result, dtype=bool)
@@ -99,7 +100,16 @@ def _expression_mask(
             terms[-1] = terms[-1] & mask
         else:
             terms.append(mask)
-    return np.logical_or.reduce(terms)  # type: ignore[no-any-return]
+    return _union(terms)
+
+
+def _union(masks: Sequence[np.ndarray]) -> np.ndarray:
+    """The masks or'ed together; a single one is returned as it is (np.logical_or.reduce over a
+    list would stack them first: a copy of the catalogue per mask, per request)."""
+    result = masks[0]
+    for mask in masks[1:]:
+        result = result | mask
+    return result
 
 
 def _condition_mask(
@@ -199,7 +209,8 @@ def _number(
             return float(raw[0]) if raw else None
         except ValueError:
             raise InvalidInput(
-                f"filterValues ${operand.name} must be a number for this comparison; got {values[operand.name]!r}."
+                f"filterValues ${operand.name} must be a number for this comparison; "
+                f"got {_shown(values[operand.name])}."
             ) from None
     if isinstance(operand, CurrentItem) and catalogue is not None:
         current = _current_item(catalogue, item_id, operand.column)
@@ -226,5 +237,12 @@ def parse_values(raw: str) -> list[str]:
     try:
         row = next(csv.reader([text], skipinitialspace=True))
     except (csv.Error, StopIteration):
-        raise InvalidInput(f'Invalid filterValues entry {raw!r}: use \\"value\\",\\"value\\".') from None
+        raise InvalidInput(
+            f'Invalid filterValues entry {_shown(raw)}: use \\"value\\",\\"value\\".'
+        ) from None
     return [value for value in row]
+
+
+def _shown(raw: str, longest: int = 60) -> str:
+    """A filterValues entry as an error message quotes it: cut short (entries run to 1,000 characters)."""
+    return repr(raw) if len(raw) <= longest else repr(raw[:longest]) + f"... ({len(raw)} characters)"

@@ -174,10 +174,12 @@ class _ToTree(Transformer):  # type: ignore[type-arg]
         return Condition(parts[0], str(parts[1]), operand=_operand(parts[2]))  # type: ignore[arg-type]
 
     def user_clause(self, parts: list[object]) -> tuple[Condition, ...]:
-        if any(isinstance(p, Token) and p.upper() == "OR" for p in parts):
-            raise FilterSyntaxError(
-                "Invalid filter expression: the conditions of an IF clause are joined with AND."
-            )
+        for part in parts:
+            if isinstance(part, Token) and part.upper() == "OR":
+                raise FilterSyntaxError(
+                    f"Invalid filter expression at character {(part.start_pos or 0) + 1}: found {str(part)!r}; "
+                    "expected AND (the conditions of an IF clause are joined with AND)."
+                )
         return tuple(p for p in parts if isinstance(p, Condition))
 
     def user_in_values(self, parts: list[object]) -> Condition:
@@ -234,12 +236,15 @@ def parse(text: str) -> Filter:
 
 
 def _explain(text: str, error: UnexpectedInput) -> str:
-    position = getattr(error, "column", None)
+    # Characters from the start of the expression, counted from 1 (lark's column restarts at each
+    # line break, and expressions may span lines).
+    position = (error.pos_in_stream or 0) + 1
     at_end = isinstance(error, UnexpectedToken) and error.token.type == "$END"
     if isinstance(error, UnexpectedEOF) or at_end:
         found, position = "the end of the expression", len(text) + 1
     elif isinstance(error, UnexpectedToken):
-        found = repr(str(error.token))
+        token = str(error.token)  # a quoted value may run to the expression's 2,500 characters
+        found = repr(token if len(token) <= 40 else token[:40] + "…")
     elif isinstance(error, UnexpectedCharacters):
         at = error.pos_in_stream or 0
         found = repr(text[at]) if at < len(text) else "nothing"
