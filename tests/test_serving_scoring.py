@@ -39,6 +39,38 @@ def test_sparse_ranking_matches_dense(seed, history_size, k):
     )
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    history_size=st.integers(0, 30),
+    k=st.integers(1, 60),
+    share=st.sampled_from([0.0, 0.005, 0.01, 0.2, 1.0]),
+    scale=st.sampled_from([1.0, 1_000.0]),  # popularity counts as scores must not overflow exp
+)
+def test_masked_ranking_matches_masked_dense(seed, history_size, k, share, scale):
+    """A filter applied on the background (reached or not, big or tiny share left) gives the
+    dense answer: the k best allowed items, scored by a softmax over the whole catalogue."""
+    model = _model(3_000, seed)
+    rng = np.random.default_rng(seed + 2)
+    allowed = rng.random(3_000) < share
+    history = rng.integers(0, 3_000, history_size)
+    reached = model.sparse_user_scores(history) if history_size else None
+    if reached is None:  # no history: every item's score is the background
+        dense = model.background_scores() * scale
+        found = Background.of(dense).rank(np.empty(0, np.int64), np.empty(0, np.float32), k, allowed)
+    else:
+        dense = model.user_scores(history)
+        found = Background.of(model.background_scores()).rank(*reached, k, allowed)
+    items, scores, total = found
+    expected = top_k(np.where(allowed, dense, -np.inf), k)
+    assert len(items) == len(expected) == min(k, int(allowed.sum()))
+    assert allowed[items].all()
+    np.testing.assert_allclose(scores, dense[expected], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        Background.probabilities(scores, total), softmax_at(dense, expected), rtol=1e-4
+    )
+
+
 def test_empty_history_and_dense_models_use_the_dense_path():
     assert _model(50, 1).sparse_user_scores(np.empty(0, np.int64)) is None
     model = _model(50, 1)

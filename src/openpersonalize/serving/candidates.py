@@ -74,8 +74,12 @@ class Candidates:
             items, scores, total = self.deployed.background().rank(*self.reached, k, allowed)
             return items, Background.probabilities(scores, total)
         assert self.dense is not None
-        if self.cold and allowed is None:
-            return self.deployed.cold_start(k)
+        if self.cold:
+            if allowed is None:
+                return self.deployed.cold_start(k)
+            none = np.empty(0, np.int64)
+            items, scores, total = self.deployed.cold_background().rank(none, none, k, allowed)
+            return items, Background.probabilities(scores, total)
         masked = self.dense if allowed is None else np.where(allowed, self.dense, -np.inf)
         chosen = top_k(masked, k)
         return chosen, softmax_at(self.dense, chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Deployed:
     _background: Background | None = None
     _cold_scores: np.ndarray | None = None
     _cold: dict[int, tuple[np.ndarray, list[float]]] = field(default_factory=dict)
+    _cold_background: Background | None = None
 
     def __post_init__(self) -> None:
         self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
@@ -51,6 +53,13 @@ class Deployed:
             top = top_k(scores, k)
             hit = self._cold[k] = (top, softmax_at(scores, top))
         return hit
+
+    def cold_background(self) -> Background:
+        """The scores for users with no history, ordered once: a filtered cold answer reads only
+        as much of the order as it needs."""
+        if self._cold_background is None:
+            self._cold_background = Background.of(self.cold_scores())
+        return self._cold_background
 
     def trained_on(self, index: int) -> bool:
         """Whether the item had interactions in the training data (not only an Items row)."""
@@ -87,6 +96,7 @@ class ModelCache:
                 self._loaded.move_to_end(version_arn)
                 return hit
         deployed = self._load(version_arn, prefix, trained_at)
+        gc.freeze()  # a model's many long-lived objects: out of every later full collection
         with self._lock:
             self._loaded[version_arn] = deployed
             while (

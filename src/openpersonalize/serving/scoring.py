@@ -37,17 +37,21 @@ def softmax_at(scores: np.ndarray, chosen: np.ndarray) -> list[float]:
 
 @dataclass
 class Background:
-    """A model's user-independent scores for items a history does not reach."""
+    """A model's user-independent scores for items a history does not reach (or, for users with
+    no history, every item's score)."""
 
     scores: np.ndarray
     order: np.ndarray  # item indices, best background score first
-    exp_total: float  # sum of exp(scores): the softmax normaliser's background part at peak 0
+    peak: float  # the best finite score
+    exp_total: float  # sum of exp(scores - peak): the softmax normaliser's background part
 
     @classmethod
     def of(cls, scores: np.ndarray) -> Background:
         scores = scores.astype(np.float32)
         order = np.argsort(-scores, kind="stable")
-        return cls(scores, order, float(np.exp(scores.astype(np.float64)).sum()))
+        finite = scores[np.isfinite(scores)]
+        peak = float(finite.max()) if len(finite) else 0.0
+        return cls(scores, order, peak, float(np.exp(finite.astype(np.float64) - peak).sum()))
 
     def rank(
         self, reached: np.ndarray, reached_scores: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -62,12 +66,7 @@ class Background:
             reached_scores_kept = reached_scores
         taken = np.zeros(len(self.scores), dtype=bool)
         taken[every_reached] = True
-        if allowed is None:
-            filler = self.order[: k + len(every_reached)]
-            filler = filler[~taken[filler]][:k]
-        else:
-            ordered = self.order[allowed[self.order] & ~taken[self.order]]
-            filler = ordered[:k]
+        filler = self._first(k, taken, len(every_reached), allowed)
         items = np.concatenate([reached, filler])
         scores = np.concatenate([reached_scores_kept, self.scores[filler]])
         best = top_k(scores, k)
@@ -76,10 +75,24 @@ class Background:
             return items, scores, 1.0
         peak = float(scores[0])
         reached64 = reached_scores.astype(np.float64)
-        # Σ over all items = Σ reached exp(s - peak) + e^-peak (Σ_all exp(b) - Σ_reached exp(b))
-        background = self.exp_total - float(np.exp(self.scores[every_reached].astype(np.float64)).sum())
-        total = float(np.exp(reached64 - peak).sum()) + np.exp(-peak) * max(background, 0.0)
+        # Σ over all items = Σ reached exp(s - peak) + e^(P - peak) (Σ_all exp(b - P) - Σ_reached exp(b - P))
+        reached_background = self.scores[every_reached].astype(np.float64) - self.peak
+        background = self.exp_total - float(np.exp(reached_background[np.isfinite(reached_background)]).sum())
+        total = float(np.exp(reached64 - peak).sum()) + np.exp(self.peak - peak) * max(background, 0.0)
         return items, scores, total
+
+    def _first(self, k: int, taken: np.ndarray, n_taken: int, allowed: np.ndarray | None) -> np.ndarray:
+        """The k best background items neither taken nor disallowed. The order is read in growing
+        chunks: a filter leaving 1% of a big catalogue needs a few thousand items, not all."""
+        found: list[np.ndarray] = []
+        count, start, size = 0, 0, max(4 * k, 256) + n_taken
+        while count < k and start < len(self.order):
+            chunk = self.order[start : start + size]
+            keep = ~taken[chunk] if allowed is None else allowed[chunk] & ~taken[chunk]
+            found.append(chunk[keep])
+            count += len(found[-1])
+            start, size = start + size, size * 4
+        return np.concatenate(found)[:k] if found else np.empty(0, np.int64)
 
     @staticmethod
     def probabilities(scores: np.ndarray, total: float) -> list[float]:

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 CAPACITY = 200_000
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    source_arn: str  # the campaign (or recommender) that answered
-    item_ids: tuple[str, ...]
+SEPARATOR = "\x1f"  # item ids are joined: a string per answer, which the garbage collector skips
 
 
 class Served:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
-        self._by_id: OrderedDict[str, Recommendation] = OrderedDict()
+        # recommendationId -> (the campaign or recommender that answered, its item ids joined)
+        self._by_id: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def record(self, recommendation_id: str, source_arn: str, item_ids: list[str]) -> None:
         with self._lock:
-            self._by_id[recommendation_id] = Recommendation(source_arn, tuple(item_ids))
+            self._by_id[recommendation_id] = (source_arn, SEPARATOR.join(item_ids))
             if len(self._by_id) > self.capacity:
                 self._by_id.popitem(last=False)
 
@@ -35,4 +30,6 @@ class Served:
         """(the campaign that answered, the items it showed) for an id this process gave."""
         with self._lock:
             found = self._by_id.get(recommendation_id)
-        return None if found is None else (found.source_arn, found.item_ids)
+        if found is None:
+            return None
+        return found[0], tuple(found[1].split(SEPARATOR)) if found[1] else ()
