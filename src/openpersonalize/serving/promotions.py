@@ -9,23 +9,22 @@ promoted items the others fill the list; without enough others the list is short
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from openpersonalize.serving.candidates import Candidates
 
 
-@dataclass(frozen=True)
-class Pick:
-    index: int  # the model's item index
+class Pick(NamedTuple):
+    item: int  # the model's item index
     score: float
     promoted: bool = False
 
 
 def pick(candidates: Candidates, k: int, allowed: np.ndarray | None) -> list[Pick]:
     chosen, scores = candidates.top(k, allowed)
-    return [Pick(int(index), scores[rank]) for rank, index in enumerate(chosen)]
+    return [Pick(index, score) for index, score in zip(chosen.tolist(), scores, strict=True)]
 
 
 def pick_with_promotion(
@@ -37,9 +36,9 @@ def pick_with_promotion(
     rng: np.random.Generator,
 ) -> list[Pick]:
     slots = min(k, math.ceil(k * percent / 100))
-    promoted = [Pick(p.index, p.score, promoted=True) for p in pick(candidates, slots, promoted_allowed)]
+    promoted = [Pick(p.item, p.score, promoted=True) for p in pick(candidates, slots, promoted_allowed)]
     others_allowed = np.ones(len(promoted_allowed), dtype=bool) if allowed is None else allowed.copy()
-    others_allowed[[p.index for p in promoted]] = False
+    others_allowed[[p.item for p in promoted]] = False
     others = pick(candidates, k - len(promoted), others_allowed)
     total = len(promoted) + len(others)
     positions = set(rng.choice(total, size=len(promoted), replace=False).tolist()) if total else set()

@@ -49,7 +49,7 @@ class Rank:
     metadata_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scored:
     """One item of an answer."""
 

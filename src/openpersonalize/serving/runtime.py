@@ -132,13 +132,14 @@ class Runtime:
         else:
             picks = pick(candidates, k, allowed)
         item_ids = target.deployed.model.item_ids
-        names = [str(item_ids[p.index]) for p in picks]
+        names = [str(item_ids[p.item]) for p in picks]
         metadata = self.decorations.metadata(target.scene, names, columns)
+        scored, promotion_name = target.scored, request.promotions[0].name if request.promotions else None
         items = [
             Scored(
                 name,
-                p.score if target.scored else None,
-                request.promotions[0].name if p.promoted else None,
+                p.score if scored else None,
+                promotion_name if p.promoted else None,
                 metadata[rank] if metadata is not None else None,
             )
             for rank, (name, p) in enumerate(zip(names, picks, strict=True))
