@@ -72,6 +72,14 @@ def ml100k_genres(folder: Path) -> dict[str, set[int]]:
     return genres
 
 
+ZIPF_CLUSTERS = 200  # taste clusters of the generated catalogue
+
+
+def zipf_item_clusters(items: int, seed: int = 7) -> np.ndarray:
+    """The cluster ``write_zipf_csv`` gives each item with the same ``seed`` (its first draw)."""
+    return np.random.default_rng(seed).integers(0, ZIPF_CLUSTERS, items)
+
+
 def write_zipf_csv(dest: Path, *, users: int, items: int, interactions: int, seed: int = 7) -> int:
     """A synthetic catalogue with Zipf(1.1)-like item popularity and some taste structure.
 
@@ -80,9 +88,9 @@ def write_zipf_csv(dest: Path, *, users: int, items: int, interactions: int, see
     real neighbourhoods. Every user gets at least 3 events. Returns the number of rows written.
     """
     rng = np.random.default_rng(seed)
-    clusters = 200
+    clusters = ZIPF_CLUSTERS
     weight = 1.0 / np.arange(1, items + 1) ** 1.1
-    item_cluster = rng.integers(0, clusters, items)
+    item_cluster = rng.integers(0, clusters, items)  # the first draw: see zipf_item_clusters
     global_p = weight / weight.sum()
     per_user = np.maximum(3, rng.geometric(users / interactions, users))
     per_user = np.minimum(per_user, 2_000)
