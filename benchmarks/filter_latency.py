@@ -391,19 +391,7 @@ def report(runs: list[sc.Measurement], checks: list[Check]) -> None:
             print(f"failures in {r.label}: " + ", ".join(f"{k} x{v}" for k, v in r.failures.items()))
     sc.print_table(
         ["run", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "server CPU us/req"],
-        [
-            [
-                r.label,
-                f"{r.requests:,}",
-                f"{r.rate:,.0f}",
-                f"{r.p50_ms:.2f}",
-                f"{r.p99_ms:.2f}",
-                f"{r.max_ms:.1f}",
-                r.errors,
-                f"{r.server_cpu / max(r.requests, 1) * 1e6:.0f}",
-            ]
-            for r in runs
-        ],
+        [sc.measurement_cells(r) for r in runs],
     )
     print()
     sc.print_table(

@@ -200,19 +200,7 @@ class ServerFamily:
 def report(results: list[sc.Measurement], args: argparse.Namespace) -> None:
     rows = []
     for r in results:
-        rows.append(
-            [
-                r.label,
-                f"{r.requests:,}",
-                f"{r.rate:,.0f}",
-                f"{r.p50_ms:.2f}",
-                f"{r.p99_ms:.2f}",
-                f"{r.max_ms:.1f}",
-                r.errors,
-                f"{r.server_cpu / max(r.requests, 1) * 1e6:.0f}",
-                f"{r.client_cpu:.1f}",
-            ]
-        )
+        rows.append([*sc.measurement_cells(r), f"{r.client_cpu:.1f}"])
     print()
     for r in results:
         if r.failures:

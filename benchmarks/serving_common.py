@@ -193,6 +193,21 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+def measurement_cells(r: Measurement) -> list[object]:
+    """A measurement's cells for the run tables: label, requests, req/s, p50, p99, max, errors,
+    server CPU per request."""
+    return [
+        r.label,
+        f"{r.requests:,}",
+        f"{r.rate:,.0f}",
+        f"{r.p50_ms:.2f}",
+        f"{r.p99_ms:.2f}",
+        f"{r.max_ms:.1f}",
+        r.errors,
+        f"{r.server_cpu / max(r.requests, 1) * 1e6:.0f}",
+    ]
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """A Markdown table, so runs paste straight into RESULTS-serving.md."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
