@@ -40,6 +40,11 @@ class RecipeInfo:
     domain: str | None = None
     trained_by: str | None = None  # name of the recipe module's registry entry
     legacy: bool = False
+    # How serving answers for it (spec §15): whether results carry a score, whether a
+    # GetRecommendations needs a userId, whether item metadata comes without the campaign flag.
+    scored: bool = True
+    needs_user: bool = True
+    metadata_always: bool = False
 
     @property
     def arn(self) -> str:
@@ -75,7 +80,8 @@ def _domain(name: str, domain: str, base: str, description: str) -> RecipeInfo:
         kind = "RELATED_ITEMS"
     elif "popular" in name or "trending" in name:
         kind = "POPULAR_ITEMS"
-    return RecipeInfo(name, kind, description, name, domain=domain, trained_by=base)
+    scored = base not in ("aws-sims", "aws-popularity-count")
+    return RecipeInfo(name, kind, description, name, domain=domain, trained_by=base, scored=scored)
 
 
 RECIPES: tuple[RecipeInfo, ...] = (
@@ -90,6 +96,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
             ),
         ),
         trained_by="aws-user-personalization",
+        metadata_always=True,
     ),
     RecipeInfo(
         "aws-user-personalization",
@@ -115,6 +122,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "aws-popularity-count",
         "sims",
         trained_by="aws-popularity-count",
+        scored=False,
+        needs_user=False,
     ),
     RecipeInfo(
         "aws-personalized-ranking-v2",
@@ -127,6 +136,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
             ),
         ),
         trained_by="aws-personalized-ranking",
+        metadata_always=True,
     ),
     RecipeInfo(
         "aws-personalized-ranking",
@@ -144,6 +154,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends items whose text means something similar.",
         "aws-semantic-similarity",
         "aws-semantic-similarity",
+        metadata_always=True,
     ),
     RecipeInfo(
         "aws-similar-items",
@@ -154,6 +165,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
             HyperParameter("item_id_hidden_dim", "100", low=30, high=200),
             HyperParameter("item_metadata_hidden_dim", "100", low=30, high=200),
         ),
+        scored=False,
     ),
     RecipeInfo(
         "aws-sims",
@@ -167,6 +179,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         ),
         dict(_SIMS_PERCENTILES),
         trained_by="aws-sims",
+        scored=False,
     ),
     RecipeInfo(
         "aws-next-best-action",

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput
+from openpersonalize.recipes.catalog import RecipeInfo
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.filtering import Scene
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 MAX_COLUMNS = 10
-# Recipes that return metadata without campaignConfig.enableMetadataWithRecommendations.
-ALWAYS_ENABLED = {"aws-user-personalization-v2", "aws-personalized-ranking-v2", "aws-semantic-similarity"}
 
 
 class Decorations:
@@ -24,7 +23,7 @@ class Decorations:
     def columns(
         self,
         campaign: Resource,
-        recipe: str,
+        recipe: RecipeInfo,
         scene: Scene,
         requested: Mapping[str, tuple[str, ...]],
     ) -> tuple[str, ...]:
@@ -42,7 +41,7 @@ class Decorations:
                 f"metadataColumns.ITEMS can name at most {MAX_COLUMNS} columns; got {len(columns)}."
             )
         enabled = (campaign.attrs.get("campaignConfig") or {}).get("enableMetadataWithRecommendations")
-        if not enabled and recipe not in ALWAYS_ENABLED:
+        if not enabled and not recipe.metadata_always:
             raise InvalidInput(
                 f"Campaign {campaign.arn} does not return item metadata: set "
                 "campaignConfig.enableMetadataWithRecommendations to true (UpdateCampaign) to use "

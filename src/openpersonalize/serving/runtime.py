@@ -34,8 +34,6 @@ MAX_RESULTS = 500
 MAX_WITH_METADATA = 50
 MAX_PROMOTIONS = 1
 CACHE_SECONDS = 1.0
-# Recipes whose results carry no score (spec §15).
-UNSCORED = {"aws-sims", "aws-similar-items", "aws-popularity-count"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,6 @@ class Target:
     @property
     def deployed(self) -> Deployed:
         return self.scene.deployed
-
-    @property
-    def scored(self) -> bool:
-        return self.recipe.trained_by not in UNSCORED and self.recipe.name not in UNSCORED
 
 
 class Runtime:
@@ -89,7 +83,7 @@ class Runtime:
         k = _num_results(request.num_results, bool(request.metadata_columns))
         target = self._target(request.campaign_arn)
         columns = self.decorations.columns(
-            target.campaign, target.recipe.name, target.scene, request.metadata_columns
+            target.campaign, target.recipe, target.scene, request.metadata_columns
         )
         kind = target.recipe.recipe_type
         if kind in ("PERSONALIZED_RANKING", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"):
@@ -105,7 +99,7 @@ class Runtime:
             raise InvalidInput(
                 f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
             )
-        if kind != "RELATED_ITEMS" and not request.user_id and target.recipe.name != "aws-popularity-count":
+        if kind != "RELATED_ITEMS" and not request.user_id and target.recipe.needs_user:
             raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
         mask = functools.partial(
             self.filters.mask,
@@ -134,7 +128,10 @@ class Runtime:
         item_ids = target.deployed.model.item_ids
         names = [str(item_ids[p.item]) for p in picks]
         metadata = self.decorations.metadata(target.scene, names, columns)
-        scored, promotion_name = target.scored, request.promotions[0].name if request.promotions else None
+        scored, promotion_name = (
+            target.recipe.scored,
+            request.promotions[0].name if request.promotions else None,
+        )
         items = [
             Scored(
                 name,
@@ -154,7 +151,7 @@ class Runtime:
                 f"Campaign {target.campaign.arn} does not use a PERSONALIZED_RANKING recipe; call GetRecommendations."
             )
         columns = self.decorations.columns(
-            target.campaign, target.recipe.name, target.scene, request.metadata_columns
+            target.campaign, target.recipe, target.scene, request.metadata_columns
         )
         inputs = list(dict.fromkeys(request.input_list))
         limit = MAX_WITH_METADATA if columns else MAX_RESULTS
