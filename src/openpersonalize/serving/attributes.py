@@ -33,9 +33,10 @@ ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
 class Attributes:
     """One Items or Users dataset: loaded rows, plus the records written since."""
 
-    def __init__(self, id_column: str, categorical: frozenset[str]) -> None:
+    def __init__(self, id_column: str, categorical: frozenset[str], columns: tuple[str, ...] = ()) -> None:
         self.id_column = id_column
         self.categorical = categorical  # multi-valued ("a|b") columns
+        self.columns = columns  # the schema's, in its order
         self.loaded = False
         self.overlay: dict[str, dict[str, Any]] = {}
         self._table = pa.table({id_column: pa.array([], pa.string())})
@@ -185,7 +186,7 @@ class AttributeStore:
                 )
                 # Registered before the read: records written meanwhile land in its overlay.
                 attributes = self._by_dataset[dataset_id] = Attributes(
-                    ID_COLUMNS[dataset.attrs["datasetType"]], categorical
+                    ID_COLUMNS[dataset.attrs["datasetType"]], categorical, parsed.names if parsed else ()
                 )
         if not attributes.loaded or attributes.stale:
             started_overlay = dict(attributes.overlay)

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from openpersonalize.data.context_lift import adjust
 from openpersonalize.serving.models import Deployed
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
 
@@ -53,11 +52,9 @@ class Candidates:
 
     def in_context(self, context: Mapping[str, str]) -> Candidates:
         """These scores moved by what the request's context favours (unchanged without one)."""
-        lifts = self.deployed.context
-        lift = lifts.lift(context) if lifts is not None and context else None
-        if lift is None:
+        if self.deployed.context is None or not context:
             return self
-        return Candidates(self.deployed, dense=adjust(self.scores(), lift))
+        return Candidates(self.deployed, dense=self.deployed.in_context(self.scores(), context))
 
     def scores(self) -> np.ndarray:
         """Every item's raw score (dense)."""

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes.catalog import RecipeInfo
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.filtering import Scene
-from openpersonalize.store.metadata import MetadataStore, Resource
+from openpersonalize.store.metadata import Resource
 
 MAX_COLUMNS = 10
 
 
 class Decorations:
-    def __init__(self, store: MetadataStore, attributes: AttributeStore) -> None:
-        self.store = store
+    def __init__(self, attributes: AttributeStore) -> None:
         self.attributes = attributes
 
     def columns(
@@ -48,12 +46,11 @@ class Decorations:
                 "metadataColumns."
             )
         items = scene.datasets.get("ITEMS")
-        schema = self.store.get(items.attrs["schemaArn"]) if items is not None else None
-        if items is None or schema is None:
+        if items is None:
             raise InvalidInput(
                 "metadataColumns needs an Items dataset in the campaign's dataset group; it has none."
             )
-        names = parse_schema(schema.attrs["schema"]).names
+        names = self.attributes.of(items).columns  # the schema's, read once per dataset
         missing = [c for c in columns if c not in names]
         if missing:
             raise InvalidInput(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import gc
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from openpersonalize.data.context_lift import ContextLift
+from openpersonalize.data.context_lift import ContextLift, adjust
 from openpersonalize.data.histories import Histories
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.recipes.base import Model
@@ -60,6 +61,12 @@ class Deployed:
         if self._cold_background is None:
             self._cold_background = Background.of(self.cold_scores())
         return self._cold_background
+
+    def in_context(self, scores: np.ndarray, context: Mapping[str, str]) -> np.ndarray:
+        """Raw scores moved by what the request's context favours (the same without a context
+        this model learned)."""
+        lift = self.context.lift(context) if self.context is not None and context else None
+        return scores if lift is None else adjust(scores, lift)
 
     def trained_on(self, index: int) -> bool:
         """Whether the item had interactions in the training data (not only an Items row)."""

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from openpersonalize.data.context_lift import adjust
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.scope import Scope
@@ -63,7 +62,7 @@ class Runtime:
         self.live = live
         self.attributes = attributes
         self.filters = RequestFilters(store, attributes, live)
-        self.decorations = Decorations(store, attributes)
+        self.decorations = Decorations(attributes)
         self.served = served if served is not None else Served()
         self._targets: dict[str, tuple[float, Target]] = {}
         self._random = np.random.default_rng()
@@ -174,8 +173,7 @@ class Runtime:
         ]
         untrained = [i for i in inputs if i not in set(trained)]
         every = deployed.model.user_scores(self.history(target, request.user_id))
-        lift = deployed.context.lift(request.context) if deployed.context and request.context else None
-        scores = (every if lift is None else adjust(every, lift))[deployed.indices(trained)]
+        scores = deployed.in_context(every, request.context)[deployed.indices(trained)]
         order = np.argsort(-scores, kind="stable")
         probabilities = softmax_at(scores, order)
         names = [trained[i] for i in order] + untrained
