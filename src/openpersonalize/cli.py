@@ -144,15 +144,36 @@ def jobs(
     settings = _settings(data_dir=data_dir, metadata_url=metadata_url)
     store = SqlMetadataStore(settings.resolved_metadata_url)
     table = Table(title="Jobs, newest first")
-    for column in ("id", "kind", "resource", "status", "progress", "attempts", "error"):
+    for column in ("id", "kind", "resource", "status", "progress", "detail", "attempts", "error"):
         table.add_column(column)
     for job in store.recent_jobs(limit):
         progress = f"{job.progress * 100:.0f}%" if job.progress is not None else ""
         table.add_row(
-            str(job.id), job.kind, job.resource_arn, job.status, progress, str(job.attempts), job.error or ""
+            str(job.id),
+            job.kind,
+            job.resource_arn,
+            job.status,
+            progress,
+            _job_detail(store, job),
+            str(job.attempts),
+            job.error or "",
         )
     Console().print(table)
     store.close()
+
+
+def _job_detail(store: Any, job: Any) -> str:
+    """What a training is busy with: its HPO trials (stored on the solution version)."""
+    if job.kind != "train":
+        return ""
+    resource = store.get(job.resource_arn)
+    trials = (resource.attrs.get("_hpoTrials") or []) if resource is not None else []
+    if not trials:
+        return ""
+    best = max(t["objective"] for t in trials)
+    total = resource.attrs.get("_hpoTotal", len(trials))
+    running = f", trial {len(trials) + 1} running" if job.status == "running" and len(trials) < total else ""
+    return f"HPO {len(trials)}/{total} trials done{running}, best {best:.4f}"
 
 
 @app.command()

@@ -12,9 +12,7 @@ import scipy.sparse as sp
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes import user_personalization
-from openpersonalize.recipes.registry import RECIPES, get_recipe, load_model
-from openpersonalize.recipes.sims import SimsRecipe
-from openpersonalize.recipes.user_personalization import UserPersonalizationRecipe
+from openpersonalize.recipes.registry import TRAINABLE, get_recipe, load_model
 
 N_CLUSTERS, CLUSTER_SIZE, N_USERS, COLD_ITEMS = 3, 12, 90, 2
 HISTORY_RECIPES = ["aws-user-personalization", "aws-personalized-ranking", "aws-sims"]
@@ -67,7 +65,7 @@ def assert_valid_scores(scores: np.ndarray, snapshot: Snapshot) -> None:
 # --- the shared contract ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize("name", sorted(TRAINABLE))
 class TestRecipeContract:
     def test_registered_under_its_name(self, name: str) -> None:
         assert get_recipe(name).name == name
@@ -217,7 +215,7 @@ def test_large_catalogs_use_sparse_item_knn(
     snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(user_personalization, "EASE_MAX_ITEMS", snapshot.n_items - 1)
-    model = UserPersonalizationRecipe().fit(snapshot, {})
+    model = get_recipe("aws-user-personalization").fit(snapshot, {})
     assert model.params["algorithm"] == "item-knn"
     history = np.array([item(snapshot, "i0"), item(snapshot, "i1")])
     scores = model.user_scores(history)
@@ -229,7 +227,7 @@ def test_large_catalogs_use_sparse_item_knn(
 
 
 def test_ease_recommends_from_the_users_cluster(snapshot: Snapshot) -> None:
-    model = UserPersonalizationRecipe().fit(snapshot, {})
+    model = get_recipe("aws-user-personalization").fit(snapshot, {})
     assert model.params["algorithm"] == "ease"
     history = np.array([item(snapshot, f"i{i}") for i in (13, 15, 17)])
     top = np.argsort(-model.user_scores(history))[:5]
@@ -259,8 +257,8 @@ def test_sims_cold_item_falls_back_to_popular_items(snapshot: Snapshot) -> None:
 
 
 def test_sims_min_cointeraction_count_drops_weak_pairs(snapshot: Snapshot) -> None:
-    loose = SimsRecipe().fit(snapshot, {"min_cointeraction_count": "0"}).weights
-    strict = SimsRecipe().fit(snapshot, {"min_cointeraction_count": "10"}).weights
+    loose = get_recipe("aws-sims").fit(snapshot, {"min_cointeraction_count": "0"}).weights
+    strict = get_recipe("aws-sims").fit(snapshot, {"min_cointeraction_count": "10"}).weights
     assert isinstance(loose, sp.csr_matrix) and isinstance(strict, sp.csr_matrix)
     assert 0 < strict.nnz < loose.nnz
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from openpersonalize.data.snapshot import Snapshot
+from openpersonalize.recipes.catalog import read_hyperparameters
+from openpersonalize.recipes.spec import RecipeInfo
+
+# Training reports the fraction done (0..1) through this.
+Progress = Callable[[float], None]
 
 
 class Model(Protocol):
@@ -36,14 +42,41 @@ class Model(Protocol):
 
 
 class Recipe(Protocol):
-    name: str
+    """An implementing class of the catalogue, constructed with its catalogue entry."""
 
-    def fit(self, snapshot: Snapshot, params: dict[str, str], *, seed: int = 42) -> Model:
+    info: RecipeInfo
+
+    @property
+    def name(self) -> str: ...
+
+    def fit(
+        self,
+        snapshot: Snapshot,
+        params: Mapping[str, object],
+        *,
+        seed: int = 42,
+        progress: Progress | None = None,
+    ) -> Model:
         """Train on a snapshot. ``params`` are the solution's algorithmHyperParameters and
-        featureTransformationParameters as strings, with Personalize's public names."""
+        featureTransformationParameters as strings, with Personalize's public names; the recipe
+        reads them through its catalogue entry (``catalog.read_hyperparameters``)."""
         ...
 
     def load(self, directory: Path) -> Model: ...
+
+
+class CatalogueRecipe:
+    """Base of the implementing classes: the catalogue entry, its name and typed hyperparameters."""
+
+    def __init__(self, info: RecipeInfo) -> None:
+        self.info = info
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def values(self, params: Mapping[str, object]) -> dict[str, Any]:
+        return read_hyperparameters(self.info, params)
 
 
 def manifest(recipe: str, **extra: Any) -> dict[str, Any]:

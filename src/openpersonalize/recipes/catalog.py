@@ -1,77 +1,65 @@
-"""The predefined recipes (spec §7, §8), their algorithms and feature transformations.
+"""The predefined recipes (spec §7, §8): each declared once, with its hyperparameters and the class
+that trains it (see ``spec.py``).
 
 Pure data (no numpy): the control plane answers ListRecipes / DescribeRecipe / DescribeAlgorithm /
-DescribeFeatureTransformation from it. `trained_by` names the recipe module that trains it here.
+DescribeFeatureTransformation from it, CreateSolution checks hyperparameters with it, and the
+training pipeline reads typed values from it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any
 
-from openpersonalize.errors import InvalidInput
+from openpersonalize.recipes.spec import (
+    ALGORITHM_ARN,
+    FEATURIZATION,
+    RECIPE_ARN,
+    TRANSFORM_ARN,
+    HyperParameter,
+    RecipeInfo,
+    declared,
+    read_values,
+)
 
-RECIPE_ARN = "arn:aws:personalize:::recipe/{}"
-ALGORITHM_ARN = "arn:aws:personalize:::algorithm/{}"
-TRANSFORM_ARN = "arn:aws:personalize:::feature-transformation/{}"
+__all__ = ["ALGORITHM_ARN", "RECIPE_ARN", "TRANSFORM_ARN", "HyperParameter", "RecipeInfo"]
+
 # A fixed "creation time" for the built-in catalogue (2019-06-10, when Personalize became GA).
 CATALOG_TIME = 1560124800.0
+_UP = "openpersonalize.recipes.user_personalization:UserPersonalizationRecipe"
 
 
-@dataclass(frozen=True)
-class HyperParameter:
-    name: str
-    default: str
-    kind: str = "integer"  # integer | continuous | categorical
-    low: float | None = None
-    high: float | None = None
-    values: tuple[str, ...] = ()
-    tunable: bool = True
-
-
-@dataclass(frozen=True)
-class RecipeInfo:
-    name: str
-    recipe_type: str
-    description: str
-    algorithm: str
-    transformation: str | None = None
-    hyperparameters: tuple[HyperParameter, ...] = ()
-    featurization: dict[str, str] = field(default_factory=dict)
-    domain: str | None = None
-    trained_by: str | None = None  # name of the recipe module's registry entry
-    legacy: bool = False
-    # How serving answers for it (spec §15): whether results carry a score, whether a
-    # GetRecommendations needs a userId, whether item metadata comes without the campaign flag.
-    scored: bool = True
-    needs_user: bool = True
-    metadata_always: bool = False
-
-    @property
-    def arn(self) -> str:
-        return RECIPE_ARN.format(self.name)
-
-    @property
-    def algorithm_arn(self) -> str:
-        return ALGORITHM_ARN.format(self.algorithm)
-
-    @property
-    def transformation_arn(self) -> str | None:
-        return TRANSFORM_ARN.format(self.transformation) if self.transformation else None
+def _featurization(name: str, default: str, kind: str = "continuous", **more: Any) -> HyperParameter:
+    bounds = {"low": 0.0, "high": 1.0} if kind == "continuous" else {}
+    return HyperParameter(name, default, kind, section=FEATURIZATION, tunable=False, **{**bounds, **more})
 
 
 _HRNN = (
     HyperParameter("hidden_dimension", "149", low=32, high=256),
     HyperParameter("bptt", "32", low=2, high=32),
-    HyperParameter("recency_mask", "true", kind="categorical", values=("true", "false")),
+    HyperParameter("recency_mask", "true", kind="boolean"),
 )
-_PERCENTILES = {"min_user_history_length_percentile": "0.0", "max_user_history_length_percentile": "0.99"}
-_SIMS_PERCENTILES = {
-    "min_user_history_length_percentile": "0.005",
-    "max_user_history_length_percentile": "0.995",
-    "min_item_interaction_count_percentile": "0.01",
-    "max_item_interaction_count_percentile": "0.9",
-}
-_EXPLORATION = {"exploration_weight": "0.3", "exploration_item_age_cut_off": "30.0"}
+_PERCENTILES = (
+    _featurization("min_user_history_length_percentile", "0.0"),
+    _featurization("max_user_history_length_percentile", "0.99"),
+)
+_EXPLORATION = (
+    _featurization("exploration_weight", "0.3"),
+    _featurization("exploration_item_age_cut_off", "30.0", high=None),
+)
+# Ours: EASE's L2 strength, measured on ML-100k (docs/recipes/aws-user-personalization.md).
+_EASE_L2 = HyperParameter(
+    "ease_l2", "300", "continuous", low=1e-6, public=False, search=(10.0, 5000.0), log=True
+)
+_SIMS = (
+    HyperParameter("popularity_discount_factor", "0.5", kind="continuous", low=0.0, high=1.0),
+    HyperParameter("min_cointeraction_count", "3", low=0, high=10),
+    _featurization("min_user_history_length_percentile", "0.005"),
+    _featurization("max_user_history_length_percentile", "0.995"),
+    _featurization("min_item_interaction_count_percentile", "0.01"),
+    _featurization("max_item_interaction_count_percentile", "0.9"),
+)
+_RECENCY_BIAS = HyperParameter("apply_recency_bias", "true", kind="boolean", tunable=False)
 
 
 def _domain(name: str, domain: str, base: str, description: str) -> RecipeInfo:
@@ -90,11 +78,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "USER_PERSONALIZATION",
         "Recommends items for a user from their interaction history, weighting recent events; scales to large catalogues.",
         "aws-user-personalization-v2",
-        hyperparameters=(
-            HyperParameter(
-                "apply_recency_bias", "true", kind="categorical", values=("true", "false"), tunable=False
-            ),
-        ),
+        hyperparameters=(_RECENCY_BIAS,),
         trained_by="aws-user-personalization",
         metadata_always=True,
     ),
@@ -104,16 +88,22 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends items for a user from their interaction history; new events change the next recommendations at once.",
         "aws-user-personalization",
         "JSON-percentile-filtering",
-        _HRNN,
-        {**_PERCENTILES, **_EXPLORATION},
-        trained_by="aws-user-personalization",
+        (*_HRNN, *_PERCENTILES, *_EXPLORATION, _EASE_L2),
+        implementation=_UP,
     ),
     RecipeInfo(
         "aws-trending-now",
         "POPULAR_ITEMS",
         "Recommends the items whose interactions grow fastest.",
         "aws-trending-now-custom",
-        featurization={"trend_discovery_frequency": "2 hours"},
+        hyperparameters=(
+            _featurization(
+                "trend_discovery_frequency",
+                "2 hours",
+                "categorical",
+                values=("30 minutes", "1 hour", "2 hours", "3 hours", "1 day"),
+            ),
+        ),
     ),
     RecipeInfo(
         "aws-popularity-count",
@@ -121,7 +111,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends the items most users interacted with; the same list for everyone (a baseline).",
         "aws-popularity-count",
         "sims",
-        trained_by="aws-popularity-count",
+        implementation="openpersonalize.recipes.popularity:PopularityCountRecipe",
         scored=False,
         needs_user=False,
     ),
@@ -130,11 +120,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "PERSONALIZED_RANKING",
         "Ranks a given list of items for a user.",
         "aws-personalized-ranking-v2",
-        hyperparameters=(
-            HyperParameter(
-                "apply_recency_bias", "true", kind="categorical", values=("true", "false"), tunable=False
-            ),
-        ),
+        hyperparameters=(_RECENCY_BIAS,),
         trained_by="aws-personalized-ranking",
         metadata_always=True,
     ),
@@ -144,9 +130,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Ranks a given list of items for a user from their interaction history.",
         "aws-personalized-ranking",
         "JSON-percentile-filtering",
-        _HRNN,
-        dict(_PERCENTILES),
-        trained_by="aws-personalized-ranking",
+        (*_HRNN, *_PERCENTILES, _EASE_L2),
+        implementation=_UP,
     ),
     RecipeInfo(
         "aws-semantic-similarity",
@@ -173,12 +158,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends items that users interact with together (item-to-item collaborative filtering).",
         "aws-sims",
         "sims",
-        (
-            HyperParameter("popularity_discount_factor", "0.5", kind="continuous", low=0.0, high=1.0),
-            HyperParameter("min_cointeraction_count", "3", low=0, high=10),
-        ),
-        dict(_SIMS_PERCENTILES),
-        trained_by="aws-sims",
+        _SIMS,
+        implementation="openpersonalize.recipes.sims:SimsRecipe",
         scored=False,
     ),
     RecipeInfo(
@@ -186,7 +167,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "PERSONALIZED_ACTIONS",
         "Recommends the actions a user is most likely to take.",
         "aws-next-best-action",
-        featurization={"action_optimization_period": "14"},
+        hyperparameters=(_featurization("action_optimization_period", "14", "integer", low=7, high=28),),
     ),
     RecipeInfo(
         "aws-item-affinity",
@@ -210,8 +191,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Legacy recipe; trained here as aws-user-personalization.",
         "aws-hrnn",
         "JSON-percentile-filtering",
-        (HyperParameter("hidden_dimension", "43", low=32, high=256), *_HRNN[1:]),
-        dict(_PERCENTILES),
+        (HyperParameter("hidden_dimension", "43", low=32, high=256), *_HRNN[1:], *_PERCENTILES),
         trained_by="aws-user-personalization",
         legacy=True,
     ),
@@ -221,8 +201,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Legacy recipe; trained here as aws-user-personalization.",
         "aws-hrnn-metadata",
         "featurize_metadata",
-        (HyperParameter("hidden_dimension", "43", low=32, high=256), *_HRNN[1:]),
-        dict(_PERCENTILES),
+        (HyperParameter("hidden_dimension", "43", low=32, high=256), *_HRNN[1:], *_PERCENTILES),
         trained_by="aws-user-personalization",
         legacy=True,
     ),
@@ -232,8 +211,15 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Legacy recipe; trained here as aws-user-personalization.",
         "aws-hrnn-coldstart",
         "featurize_coldstart",
-        _HRNN,
-        {**_PERCENTILES, "cold_start_max_interactions": "15", "cold_start_max_duration": "5.0"},
+        (
+            *_HRNN,
+            *_PERCENTILES,
+            _featurization("cold_start_max_interactions", "15", "integer", low=1),
+            _featurization("cold_start_max_duration", "5.0", high=None),
+            _featurization(
+                "cold_start_relative_from", "latestItem", "categorical", values=("currentTime", "latestItem")
+            ),
+        ),
         trained_by="aws-user-personalization",
         legacy=True,
     ),
@@ -256,29 +242,21 @@ RECIPES: tuple[RecipeInfo, ...] = (
     _domain("aws-vod-top-picks", "VIDEO_ON_DEMAND", "aws-user-personalization", "Top picks for you."),
 )
 
+BY_NAME = {r.name: r for r in RECIPES}
 BY_ARN = {r.arn: r for r in RECIPES}
 BY_ALGORITHM_ARN = {r.algorithm_arn: r for r in RECIPES}
 BY_TRANSFORM_ARN = {r.transformation_arn: r for r in RECIPES if r.transformation_arn}
 
 
-def check_hyperparameters(recipe: RecipeInfo, values: dict[str, str]) -> None:
-    """Check given algorithmHyperParameters against the recipe's declared types and ranges.
+def trainer_of(recipe: RecipeInfo) -> RecipeInfo | None:
+    """The catalogue entry whose implementation trains ``recipe`` (None: it cannot train here)."""
+    return BY_NAME[recipe.trainer] if recipe.trainer else None
 
-    Names the recipe does not declare are left to the recipe (ours add a few of their own)."""
-    declared = {h.name: h for h in recipe.hyperparameters}
-    for name, raw in values.items():
-        h = declared.get(name)
-        if h is None:
-            continue
-        where = f"solutionConfig.algorithmHyperParameters.{name}"
-        if h.kind == "categorical":
-            if raw.lower() not in {v.lower() for v in h.values}:
-                raise InvalidInput(f"{where} must be one of {', '.join(h.values)}; got '{raw}'.")
-            continue
-        try:
-            value = int(raw) if h.kind == "integer" else float(raw)
-        except ValueError:
-            kind = "an integer" if h.kind == "integer" else "a number"
-            raise InvalidInput(f"{where} must be {kind}; got '{raw}'.") from None
-        if (h.low is not None and value < h.low) or (h.high is not None and value > h.high):
-            raise InvalidInput(f"{where} must be between {h.low:g} and {h.high:g}; got {raw}.")
+
+def hyperparameters_of(recipe: RecipeInfo) -> dict[str, HyperParameter]:
+    return declared(recipe, trainer_of(recipe))
+
+
+def read_hyperparameters(recipe: RecipeInfo, params: Mapping[str, object]) -> dict[str, Any]:
+    """Typed values of the hyperparameters ``params`` set (strings), defaults for the others."""
+    return read_values(hyperparameters_of(recipe), params)

@@ -6,6 +6,7 @@ recommended baseline for offline metrics.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from openpersonalize.recipes._io import (
     read_manifest,
     save_model_files,
 )
-from openpersonalize.recipes.base import manifest
+from openpersonalize.recipes.base import CatalogueRecipe, Progress, manifest
 
 NAME = "aws-popularity-count"
 
@@ -45,10 +46,15 @@ class PopularityModel:
         )
 
 
-class PopularityCountRecipe:
-    name = NAME
-
-    def fit(self, snapshot: Snapshot, params: dict[str, str], *, seed: int = 42) -> PopularityModel:
+class PopularityCountRecipe(CatalogueRecipe):
+    def fit(
+        self,
+        snapshot: Snapshot,
+        params: Mapping[str, object],
+        *,
+        seed: int = 42,
+        progress: Progress | None = None,
+    ) -> PopularityModel:
         # No hyperparameters; the result is deterministic, so the seed is unused.
         return PopularityModel(snapshot.item_ids, unique_user_popularity(interaction_matrix(snapshot)))
 

@@ -9,6 +9,7 @@ SIMS does. See docs/recipes/aws-sims.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,8 @@ from openpersonalize.recipes._featurize import (
     unique_user_popularity,
 )
 from openpersonalize.recipes._item_item import ItemItemModel
-from openpersonalize.recipes._params import float_param, int_param, percentile_range
 from openpersonalize.recipes._topk import item_neighbours
+from openpersonalize.recipes.base import CatalogueRecipe, Progress
 
 NAME = "aws-sims"
 SIMS_NEIGHBOURS = 200
@@ -58,23 +59,22 @@ class SimsModel(ItemItemModel):
         )
 
 
-class SimsRecipe:
-    name = NAME
-
-    def fit(self, snapshot: Snapshot, params: dict[str, str], *, seed: int = 42) -> SimsModel:
+class SimsRecipe(CatalogueRecipe):
+    def fit(
+        self,
+        snapshot: Snapshot,
+        params: Mapping[str, object],
+        *,
+        seed: int = 42,
+        progress: Progress | None = None,
+    ) -> SimsModel:
         # Deterministic counting; the seed is unused.
-        discount = float_param(params, "popularity_discount_factor", 0.5, low=0.0, high=1.0)
-        min_count = int_param(params, "min_cointeraction_count", 3, low=0, high=10)
-        user_low, user_high = percentile_range(
-            params, "min_user_history_length_percentile", 0.005, "max_user_history_length_percentile", 0.995
-        )
-        item_low, item_high = percentile_range(
-            params,
-            "min_item_interaction_count_percentile",
-            0.01,
-            "max_item_interaction_count_percentile",
-            0.9,
-        )
+        values = self.values(params)
+        discount, min_count = values["popularity_discount_factor"], values["min_cointeraction_count"]
+        user_low = values["min_user_history_length_percentile"]
+        user_high = values["max_user_history_length_percentile"]
+        item_low = values["min_item_interaction_count_percentile"]
+        item_high = values["max_item_interaction_count_percentile"]
         full = interaction_matrix(snapshot)
         full.data[:] = 1.0  # co-occurrence counts users, whatever the event weights
         training = filter_users_by_history_length(full, user_low, user_high)

@@ -10,8 +10,10 @@ the next recommendations without retraining. See docs/recipes/aws-user-personali
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,17 +25,12 @@ from openpersonalize.recipes._featurize import (
     unique_user_popularity,
 )
 from openpersonalize.recipes._item_item import ItemItemModel
-from openpersonalize.recipes._params import bool_param, float_param, int_param, percentile_range
 from openpersonalize.recipes._topk import item_neighbours
+from openpersonalize.recipes.base import CatalogueRecipe, Progress
 from openpersonalize.recipes.threads import blas_threads
-
-USER_PERSONALIZATION = "aws-user-personalization"
-PERSONALIZED_RANKING = "aws-personalized-ranking"
 
 # EASE holds a dense float32 items x items matrix: 20k items = 1.6 GB in training and serving.
 EASE_MAX_ITEMS = 20_000
-# L2 strength of EASE; measured on ML-100k (docs/recipes/aws-user-personalization.md).
-EASE_DEFAULT_L2 = 300.0
 KNN_NEIGHBOURS = 200
 # Latest events used per request: bounds the work per request (rows of the weight matrix read).
 # A dense EASE row is n_items floats, so big catalogs read fewer rows: at most
@@ -59,27 +56,21 @@ class UserPersonalizationConfig:
     bptt: int
 
     @classmethod
-    def from_params(cls, params: dict[str, str]) -> UserPersonalizationConfig:
-        low, high = percentile_range(
-            params, "min_user_history_length_percentile", 0.0, "max_user_history_length_percentile", 0.99
-        )
-        return cls(
-            recency_mask=bool_param(params, "recency_mask", True),
-            min_user_history_length_percentile=low,
-            max_user_history_length_percentile=high,
-            ease_l2=float_param(params, "ease_l2", EASE_DEFAULT_L2, low=1e-6),
-            hidden_dimension=int_param(params, "hidden_dimension", 149, low=32, high=256),
-            bptt=int_param(params, "bptt", 32, low=2, high=32),
-        )
+    def from_values(cls, values: Mapping[str, Any]) -> UserPersonalizationConfig:
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
-class UserPersonalizationRecipe:
-    def __init__(self, name: str = USER_PERSONALIZATION) -> None:
-        self.name = name
-
-    def fit(self, snapshot: Snapshot, params: dict[str, str], *, seed: int = 42) -> ItemItemModel:
+class UserPersonalizationRecipe(CatalogueRecipe):
+    def fit(
+        self,
+        snapshot: Snapshot,
+        params: Mapping[str, object],
+        *,
+        seed: int = 42,
+        progress: Progress | None = None,
+    ) -> ItemItemModel:
         # Both algorithms are deterministic closed forms; the seed has nothing to drive.
-        config = UserPersonalizationConfig.from_params(params)
+        config = UserPersonalizationConfig.from_values(self.values(params))
         full = interaction_matrix(snapshot)
         popularity = unique_user_popularity(full)
         training = filter_users_by_history_length(

@@ -16,6 +16,7 @@ from openpersonalize.recipes.catalog import (
     HyperParameter,
     RecipeInfo,
 )
+from openpersonalize.recipes.spec import ALGORITHM, FEATURIZATION
 
 
 def _summary(r: RecipeInfo) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def describe_recipe(ctx: Context, call: Call) -> dict[str, Any]:
 
 def describe_algorithm(ctx: Context, call: Call) -> dict[str, Any]:
     r = _find(BY_ALGORITHM_ARN, call.params["algorithmArn"])
-    hps = r.hyperparameters
+    hps = r.public(ALGORITHM)
     return {
         "algorithm": {
             "name": r.algorithm,
@@ -69,9 +70,9 @@ def describe_algorithm(ctx: Context, call: Call) -> dict[str, Any]:
                 "integerHyperParameterRanges": [_range(h, int) for h in hps if h.kind == "integer"],
                 "continuousHyperParameterRanges": [_range(h, float) for h in hps if h.kind == "continuous"],
                 "categoricalHyperParameterRanges": [
-                    {"name": h.name, "values": list(h.values), "isTunable": h.tunable}
+                    {"name": h.name, "values": list(h.choices), "isTunable": h.tunable}
                     for h in hps
-                    if h.kind == "categorical"
+                    if h.kind in ("categorical", "boolean")
                 ],
             },
             "defaultResourceConfig": {"maxNumberOfTrainingJobs": "20", "maxParallelTrainingJobs": "2"},
@@ -89,7 +90,7 @@ def describe_feature_transformation(ctx: Context, call: Call) -> dict[str, Any]:
         "featureTransformation": {
             "name": r.transformation,
             "featureTransformationArn": arn,
-            "defaultParameters": dict(r.featurization),
+            "defaultParameters": {h.name: h.default for h in r.public(FEATURIZATION)},
             "creationDateTime": CATALOG_TIME,
             "lastUpdatedDateTime": CATALOG_TIME,
             "status": "ACTIVE",

@@ -17,11 +17,14 @@ from openpersonalize.control.resources.common import (
     view,
 )
 from openpersonalize.errors import InvalidInput, ResourceInUse
-from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo, check_hyperparameters
+from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo, read_hyperparameters
+from openpersonalize.recipes.spec import RECIPE_ARN, solution_params
 from openpersonalize.store.metadata import Resource
+from openpersonalize.training import hpo
 
 KIND = "solution"
-DEFAULT_AUTOML_RECIPE = "arn:aws:personalize:::recipe/aws-user-personalization"
+# AutoML's candidates when autoMLConfig.recipeList is not given.
+AUTOML_RECIPES = ("aws-user-personalization",)
 SUMMARY_FIELDS = ("solutionVersionArn", "status", "trainingMode", "trainingType", "creationDateTime")
 
 
@@ -33,9 +36,30 @@ def trainable_recipe(recipe_arn: str) -> RecipeInfo:
         raise InvalidInput(
             f"Recipe {recipe_arn} is a domain use case: use it with CreateRecommender, not CreateSolution."
         )
-    if recipe.trained_by is None:
-        raise InvalidInput(f"Recipe {recipe_arn} is not available on this server yet.")
+    if recipe.trainer is None:
+        instead = f" Use {recipe.replaced_by} instead." if recipe.replaced_by else ""
+        raise InvalidInput(f"Recipe {recipe_arn} cannot be trained on this server.{instead}")
     return recipe
+
+
+def automl_candidates(config: dict[str, Any]) -> list[RecipeInfo]:
+    """The recipes AutoML chooses among (autoMLConfig.recipeList or ours), each checked."""
+    automl = config.get("autoMLConfig") or {}
+    arns = automl.get("recipeList") or [RECIPE_ARN.format(name) for name in AUTOML_RECIPES]
+    candidates = []
+    for i, arn in enumerate(arns):
+        recipe = BY_ARN.get(arn)
+        if recipe is None or recipe.recipe_type != "USER_PERSONALIZATION" or recipe.domain:
+            raise InvalidInput(
+                f"solutionConfig.autoMLConfig.recipeList[{i}] must be a USER_PERSONALIZATION recipe; got '{arn}'."
+            )
+        candidates.append(trainable_recipe(arn))
+    metric = automl.get("metricName")
+    if metric is not None and metric not in hpo.OBJECTIVES:
+        raise InvalidInput(
+            f"solutionConfig.autoMLConfig.metricName must be one of {', '.join(hpo.OBJECTIVES)}; got '{metric}'."
+        )
+    return candidates
 
 
 def create(ctx: Context, call: Call) -> dict[str, Any]:
@@ -54,15 +78,21 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         "performAutoTraining": bool(p.get("performAutoTraining", True)),
         "performIncrementalUpdate": bool(p.get("performIncrementalUpdate", False)),
     }
-    if auto_ml:
-        # AutoML here always picks the strongest user-personalization model.
-        recipe_arn = recipe_arn or DEFAULT_AUTOML_RECIPE
-        attrs["autoMLResult"] = {"bestRecipeArn": recipe_arn}
-    assert recipe_arn is not None
-    recipe = trainable_recipe(recipe_arn)
     _check_config(config)
-    check_hyperparameters(recipe, config.get("algorithmHyperParameters") or {})
-    attrs["recipeArn"] = recipe_arn
+    if auto_ml:
+        # Personalize ignores the other settings and always tunes under AutoML.
+        attrs["performHPO"] = True
+        candidates = automl_candidates(config)
+        recipe_arn = candidates[0].arn
+        for candidate in candidates:
+            hpo.plan(candidate, config.get("hpoConfig") or {}, required=False)
+    else:
+        assert recipe_arn is not None
+        recipe = trainable_recipe(recipe_arn)
+        read_hyperparameters(recipe, solution_params(config))  # refuses a bad value, naming it
+        if attrs["performHPO"]:
+            hpo.plan(recipe, config.get("hpoConfig") or {})
+        attrs["recipeArn"] = recipe_arn
     if p.get("eventType"):
         attrs["eventType"] = p["eventType"]
     if config:

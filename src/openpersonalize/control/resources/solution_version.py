@@ -39,8 +39,8 @@ def start_training(
 ) -> str:
     """Create a version in CREATE PENDING with its training job (manual and automatic training)."""
     if mode == "UPDATE":
-        recipe = BY_ARN.get(solution.attrs["recipeArn"])
-        if recipe is None or recipe.trained_by != "aws-user-personalization":
+        recipe = BY_ARN.get(solution.attrs.get("recipeArn", ""))
+        if recipe is None or recipe.trainer != "aws-user-personalization":
             raise InvalidInput("trainingMode UPDATE is only supported for User-Personalization solutions.")
         fulls = [
             v for v in ctx.store.list(KIND, parent_arn=solution.arn, statuses=[ACTIVE], limit=100).items

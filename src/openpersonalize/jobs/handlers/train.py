@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from openpersonalize.control.lifecycle import CREATE_STOPPING
-from openpersonalize.control.resources.solution import model_prefix
+from openpersonalize.control.resources.solution import automl_candidates, model_prefix
 from openpersonalize.data.context_lift import ContextLift, context_fields
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.data.histories import Histories
@@ -20,11 +20,10 @@ from openpersonalize.data.sessions import join_sessions
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.errors import DataError
-from openpersonalize.evaluation.metrics import evaluate
-from openpersonalize.evaluation.split import split_users
 from openpersonalize.jobs.runtime import JobRun, JobStopped
 from openpersonalize.recipes.catalog import BY_ARN
-from openpersonalize.recipes.registry import get_recipe
+from openpersonalize.recipes.spec import solution_params
+from openpersonalize.training.pipeline import AUTOML_METRIC, train
 
 JOB_KIND = "train"
 MIN_USERS_WITH_TWO = 25
@@ -33,27 +32,29 @@ MIN_USERS_WITH_TWO = 25
 def run(run: JobRun) -> dict[str, Any]:
     started = time.time()
     ctx, version = run.ctx, run.resource
-    recipe_info = BY_ARN[version.attrs["recipeArn"]]
-    assert recipe_info.trained_by is not None
-    recipe = get_recipe(recipe_info.trained_by)
     config = version.attrs.get("solutionConfig") or {}
-    params = {
-        **config.get("featureTransformationParameters", {}),
-        **config.get("algorithmHyperParameters", {}),
-    }
+    automl = bool(version.attrs.get("performAutoML"))
+    candidates = automl_candidates(config) if automl else []
+    recipe = candidates[0] if automl else BY_ARN[version.attrs["recipeArn"]]
+    hpo_config = (config.get("hpoConfig") or {}) if version.attrs.get("performHPO") else None
     interactions, snapshot = load_snapshot(
         run, version.attrs.get("eventType"), config.get("eventValueThreshold")
     )
     check_minimums(run, snapshot, version.attrs.get("eventType"))
     run.progress(0.1)
     _check_stop(run)
-    split = split_users(snapshot)
-    metrics = evaluate(recipe.fit(split.train, params), split) if len(split.test_users) else {}
-    run.progress(0.5)
-    _check_stop(run)
-    model = recipe.fit(snapshot, params)
-    run.progress(0.9)
-    _check_stop(run)
+    trained = train(
+        recipe,
+        snapshot,
+        solution_params(config),
+        hpo_config=hpo_config,
+        candidates=candidates,
+        automl_metric=(config.get("autoMLConfig") or {}).get("metricName") or AUTOML_METRIC,
+        progress=lambda fraction: run.progress(0.1 + 0.8 * fraction),
+        checkpoint=lambda: _check_stop(run),
+        on_trial=lambda trials, total: _record_trials(run, trials, total),
+    )
+    model = trained.model
     with tempfile.TemporaryDirectory(prefix="openpersonalize-model-") as tmp:
         directory = Path(tmp)
         model.save(directory)
@@ -65,9 +66,19 @@ def run(run: JobRun) -> dict[str, Any]:
         prefix = model_prefix(version)
         for path in sorted(directory.iterdir()):
             ctx.objects.put_file(prefix + path.name, path)
+    result: dict[str, Any] = {}
+    if hpo_config is not None:
+        result["tunedHPOParams"] = {"algorithmHyperParameters": trained.tuned}
+    if automl:
+        result["recipeArn"] = trained.recipe.arn
+        result["_automlScores"] = trained.candidates
+        ctx.store.update(
+            version.attrs["solutionArn"], attrs={"autoMLResult": {"bestRecipeArn": trained.recipe.arn}}
+        )
     return {
+        **result,
         "trainingHours": round((time.time() - started) / 3600, 6),
-        "_metrics": {k: float(v) for k, v in metrics.items()},
+        "_metrics": trained.metrics,
         "_trainedAt": started,
         "_stats": {
             "users": snapshot.n_users,
@@ -75,6 +86,11 @@ def run(run: JobRun) -> dict[str, Any]:
             "interactions": snapshot.n_interactions,
         },
     }
+
+
+def _record_trials(run: JobRun, trials: list[dict[str, Any]], total: int) -> None:
+    """Each finished HPO trial, in the metadata database (``openpersonalize jobs`` shows the count)."""
+    run.ctx.store.update(run.resource.arn, attrs={"_hpoTrials": trials, "_hpoTotal": total})
 
 
 def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) -> tuple[pa.Table, Snapshot]:
