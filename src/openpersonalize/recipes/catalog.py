@@ -68,7 +68,7 @@ def _domain(name: str, domain: str, base: str, description: str) -> RecipeInfo:
         kind = "RELATED_ITEMS"
     elif "popular" in name or "trending" in name:
         kind = "POPULAR_ITEMS"
-    scored = base not in ("aws-sims", "aws-popularity-count")
+    scored = base not in ("aws-sims", "aws-popularity-count", "aws-trending-now")
     return RecipeInfo(name, kind, description, name, domain=domain, trained_by=base, scored=scored)
 
 
@@ -96,6 +96,9 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "POPULAR_ITEMS",
         "Recommends the items whose interactions grow fastest.",
         "aws-trending-now-custom",
+        implementation="openpersonalize.recipes.trending:TrendingRecipe",
+        scored=False,
+        needs_user=False,
         hyperparameters=(
             _featurization(
                 "trend_discovery_frequency",
@@ -238,7 +241,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
     _domain("aws-vod-because-you-watched-x", "VIDEO_ON_DEMAND", "aws-sims", "Because you watched X."),
     _domain("aws-vod-more-like-x", "VIDEO_ON_DEMAND", "aws-sims", "More like X."),
     _domain("aws-vod-most-popular", "VIDEO_ON_DEMAND", "aws-popularity-count", "Most popular."),
-    _domain("aws-vod-trending-now", "VIDEO_ON_DEMAND", "aws-popularity-count", "Trending now."),
+    _domain("aws-vod-trending-now", "VIDEO_ON_DEMAND", "aws-trending-now", "Trending now."),
     _domain("aws-vod-top-picks", "VIDEO_ON_DEMAND", "aws-user-personalization", "Top picks for you."),
 )
 

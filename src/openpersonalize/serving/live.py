@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 MAX_PER_USER = 200
+# Latest interactions per dataset, for what trends (bounded: a few seconds of peak traffic).
+MAX_RECENT = 500_000
 
 
 class LiveEvents:
@@ -21,6 +23,8 @@ class LiveEvents:
         self.max_per_user = max_per_user
         # dataset id -> user or session id -> (written at, item id, event type in lower case)
         self._by_dataset: dict[str, dict[str, deque[tuple[float, str, str]]]] = defaultdict(dict)
+        # dataset id -> (written at, event TIMESTAMP, item id), oldest first
+        self._recent: dict[str, deque[tuple[float, int, str]]] = defaultdict(lambda: deque(maxlen=MAX_RECENT))
         self._lock = threading.Lock()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
@@ -29,6 +33,9 @@ class LiveEvents:
                 if r.get("_type") != "INTERACTIONS" or not r.get("ITEM_ID"):
                     continue
                 users = self._by_dataset[r["_ds"]]
+                self._recent[r["_ds"]].append(
+                    (float(r.get("_at", 0.0)), int(r.get("TIMESTAMP") or 0), r["ITEM_ID"])
+                )
                 keys: set[str] = {k for k in (r.get("USER_ID"), r.get("_session")) if k}
                 event_type = str(r.get("EVENT_TYPE") or r.get("_event_type") or "").lower()
                 for key in keys:
@@ -49,3 +56,9 @@ class LiveEvents:
                 for at, item, kind in queue or ()
                 if at > after and (event_types is None or kind in event_types)
             ]
+
+    def events_since(self, dataset_id: str, after: float) -> list[tuple[int, str]]:
+        """(TIMESTAMP, item id) of every interaction written after ``after``, oldest first."""
+        with self._lock:
+            recent = self._recent.get(dataset_id)
+            return [(timestamp, item) for at, timestamp, item in recent or () if at > after]

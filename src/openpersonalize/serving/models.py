@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from openpersonalize.recipes.base import Model
 from openpersonalize.recipes.registry import load_model
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
 from openpersonalize.store.objects import ObjectStore
+
+# How stale a trending list may be (the live events it counts are re-read after this).
+TREND_SECONDS = 2.0
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Deployed:
     _cold_scores: np.ndarray | None = None
     _cold: dict[int, tuple[np.ndarray, list[float]]] = field(default_factory=dict)
     _cold_background: Background | None = None
+    _trend: tuple[float, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
@@ -67,6 +72,17 @@ class Deployed:
         this model learned)."""
         lift = self.context.lift(context) if self.context is not None and context else None
         return scores if lift is None else adjust(scores, lift)
+
+    def trends(self, events: Callable[[], list[tuple[int, str]]]) -> np.ndarray:
+        """A trending model's scores with the live ``events`` (TIMESTAMP, item id) since training,
+        recomputed at most every TREND_SECONDS."""
+        now = time.monotonic()
+        if self._trend is None or now - self._trend[0] >= TREND_SECONDS:
+            pairs = [(t, self.item_index[i]) for t, i in events() if i in self.item_index]
+            times = np.array([t for t, _ in pairs], np.int64)
+            items = np.array([i for _, i in pairs], np.int32)
+            self._trend = (now, self.model.trend_scores(items, times))  # type: ignore[attr-defined]
+        return self._trend[1]
 
     def trained_on(self, index: int) -> bool:
         """Whether the item had interactions in the training data (not only an Items row)."""

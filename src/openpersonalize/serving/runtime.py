@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,8 @@ class Runtime:
         allowed = mask(request.filter_arn, request.filter_values)
         if kind == "RELATED_ITEMS":
             candidates = Candidates.related_to(target.deployed, str(request.item_id))
+        elif hasattr(target.deployed.model, "trend_scores"):
+            candidates = Candidates(target.deployed, dense=target.deployed.trends(self._events_after(target)))
         else:
             candidates = Candidates.for_history(
                 target.deployed, self.history(target, request.user_id)
@@ -228,6 +231,10 @@ class Runtime:
             if len(recent):
                 history = np.concatenate([history, recent])
         return history
+
+    def _events_after(self, target: Target) -> Callable[[], list[tuple[int, str]]]:
+        dataset_id, trained_at = target.scene.interactions_id, target.deployed.trained_at
+        return lambda: self.live.events_since(dataset_id, trained_at) if dataset_id else []
 
     def _answer(self, target: Target, items: list[Scored]) -> Answer:
         answer = Answer(items, _recommendation_id())
