@@ -93,6 +93,8 @@ def items(answer: Answer) -> list[dict[str, Any]]:
             entry["promotionName"] = item.promotion_name
         if item.metadata is not None:
             entry["metadata"] = dict(item.metadata)
+        if item.reason is not None:
+            entry["reason"] = list(item.reason)
         out.append(entry)
     return out
 

@@ -81,6 +81,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         hyperparameters=(_RECENCY_BIAS,),
         trained_by="aws-user-personalization",
         metadata_always=True,
+        explores=True,
+        reasons=True,
     ),
     RecipeInfo(
         "aws-user-personalization",
@@ -90,6 +92,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "JSON-percentile-filtering",
         (*_HRNN, *_PERCENTILES, *_EXPLORATION, _EASE_L2),
         implementation=_UP,
+        explores=True,
     ),
     RecipeInfo(
         "aws-trending-now",
@@ -126,6 +129,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         hyperparameters=(_RECENCY_BIAS,),
         trained_by="aws-personalized-ranking",
         metadata_always=True,
+        reasons=True,
     ),
     RecipeInfo(
         "aws-personalized-ranking",

@@ -101,6 +101,8 @@ class RecipeInfo:
     scored: bool = True
     needs_user: bool = True
     metadata_always: bool = False
+    explores: bool = False  # gives list slots to cold items (itemExplorationConfig)
+    reasons: bool = False  # answers say why an item is there (v2: "Promoted item", "Exploration")
 
     @property
     def arn(self) -> str:

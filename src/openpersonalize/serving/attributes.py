@@ -48,9 +48,11 @@ class Attributes:
         # every change, so a mask computed from older rows or overlay lands in a dict nobody reads.
         self._masks: dict[tuple[str, str, frozenset[str] | None], np.ndarray] = {}
         self._lock = threading.Lock()
+        self.generation = 0  # changes with every load and record: cold items sync on it
 
     def load(self, table: pa.Table) -> None:
         with self._lock:
+            self.generation += 1
             self._table = table
             self._position = {key: i for i, key in enumerate(table.column(self.id_column).to_pylist())}
             self._inverted, self._numbers, self._aligned, self._masks = {}, {}, {}, {}
@@ -60,6 +62,7 @@ class Attributes:
         key = record.get(self.id_column)
         if key is not None:
             with self._lock:
+                self.generation += 1
                 self.overlay[str(key)] = record
                 self._masks = {}
 
@@ -70,6 +73,11 @@ class Attributes:
     @property
     def size(self) -> int:
         return self._table.num_rows
+
+    def keys(self) -> list[str]:
+        """Every row's key, loaded or written since."""
+        with self._lock:
+            return [*self._position, *(k for k in self.overlay if k not in self._position)]
 
     def position(self, key: str) -> int | None:
         return self._position.get(key)
@@ -99,7 +107,8 @@ class Attributes:
         """Each loaded row's index among the model's items (-1 where the model lacks the item; of
         rows with the same key only the last counts). Once per loaded rows and model: aligning
         100,000 items takes tens of milliseconds, far more than the rest of a filtered request."""
-        hit = self._aligned.get(deployed.version_arn)
+        key = f"{deployed.version_arn}#{deployed.n_items}"  # the vocabulary grows with cold items
+        hit = self._aligned.get(key)
         if hit is None:
             with self._lock:  # the rows, their keys and the cache of one load
                 cache, table, position = self._aligned, self._table, self._position
@@ -108,7 +117,7 @@ class Attributes:
             items = np.fromiter((index.get(key, -1) for key in position), np.int64, len(position))
             hit = np.full(table.num_rows, -1, dtype=np.int64)
             hit[rows] = items
-            cache[deployed.version_arn] = hit
+            cache[key] = hit
         return hit
 
     def over_model(
@@ -218,7 +227,7 @@ class CatalogueView:
     def __init__(self, attributes: Attributes | None, deployed: Deployed) -> None:
         self.attributes = attributes
         self.deployed = deployed
-        self.n_items = len(deployed.model.item_ids)
+        self.n_items = deployed.n_items
         self._model_of_position = (
             np.empty(0, np.int64) if attributes is None else attributes.aligned(deployed)
         )
@@ -226,13 +235,13 @@ class CatalogueView:
     def matching(self, column: str, values: frozenset[str]) -> np.ndarray:
         if self.attributes is None:
             return np.zeros(self.n_items, dtype=bool)
-        key = (self.deployed.version_arn, column, values)
+        key = (f"{self.deployed.version_arn}#{self.n_items}", column, values)
         return self.attributes.over_model(key, lambda: self._matching(column, values))
 
     def numbers(self, column: str) -> np.ndarray:
         if self.attributes is None:
             return np.full(self.n_items, np.nan)
-        key = (self.deployed.version_arn, column, None)
+        key = (f"{self.deployed.version_arn}#{self.n_items}", column, None)
         return self.attributes.over_model(key, lambda: self._numbers(column))
 
     def _matching(self, column: str, values: frozenset[str]) -> np.ndarray:

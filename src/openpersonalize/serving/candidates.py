@@ -36,17 +36,18 @@ class Candidates:
         if not len(history):
             return cls(deployed, dense=deployed.cold_scores(), cold=True)
         sparse = getattr(deployed.model, "sparse_user_scores", None)
-        reached = sparse(history) if sparse is not None else None
+        has_cold = deployed.cold_items is not None and len(deployed.cold_items.positions)
+        reached = sparse(history) if sparse is not None and not has_cold else None
         if reached is not None:
             return cls(deployed, reached=reached)
-        return cls(deployed, dense=deployed.model.user_scores(history))
+        return cls(deployed, dense=deployed.scores_of(deployed.model.user_scores(history)))
 
     @classmethod
     def related_to(cls, deployed: Deployed, item_id: str) -> Candidates:
         index = deployed.item_index.get(item_id)
-        if index is None:  # an item the model never saw: popular items
-            return cls(deployed, dense=deployed.histories.popularity.astype(np.float32))
-        scores = np.array(deployed.model.item_scores(index), dtype=np.float32, copy=True)
+        if index is None or index >= len(deployed.model.item_ids):  # never trained on: popular items
+            return cls(deployed, dense=deployed.scores_of(deployed.histories.popularity.astype(np.float32)))
+        scores = np.array(deployed.scores_of(deployed.model.item_scores(index)), dtype=np.float32, copy=True)
         scores[index] = -np.inf  # never the item itself
         return cls(deployed, dense=scores)
 
@@ -67,6 +68,8 @@ class Candidates:
 
     def top(self, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, list[float]]:
         """The k best allowed items, best first, with their scores."""
+        if allowed is not None:
+            allowed = fit(allowed, self.deployed.n_items if self.dense is None else len(self.dense))
         if self.reached is not None:
             items, scores, total = self.deployed.background().rank(*self.reached, k, allowed)
             return items, Background.probabilities(scores, total)
@@ -80,3 +83,12 @@ class Candidates:
         masked = self.dense if allowed is None else np.where(allowed, self.dense, -np.inf)
         chosen = top_k(masked, k)
         return chosen, softmax_at(self.dense, chosen)
+
+
+def fit(mask: np.ndarray, n: int) -> np.ndarray:
+    """A mask over ``n`` items (items that arrived while it was computed are not allowed)."""
+    if len(mask) == n:
+        return mask
+    out = np.zeros(n, dtype=bool)
+    out[: min(n, len(mask))] = mask[:n]
+    return out

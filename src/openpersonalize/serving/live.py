@@ -25,6 +25,7 @@ class LiveEvents:
         self._by_dataset: dict[str, dict[str, deque[tuple[float, str, str]]]] = defaultdict(dict)
         # dataset id -> (written at, event TIMESTAMP, item id), oldest first
         self._recent: dict[str, deque[tuple[float, int, str]]] = defaultdict(lambda: deque(maxlen=MAX_RECENT))
+        self._latest: dict[str, float] = {}  # dataset id -> newest event TIMESTAMP
         self._lock = threading.Lock()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
@@ -33,6 +34,9 @@ class LiveEvents:
                 if r.get("_type") != "INTERACTIONS" or not r.get("ITEM_ID"):
                     continue
                 users = self._by_dataset[r["_ds"]]
+                timestamp = float(r.get("TIMESTAMP") or 0)
+                if timestamp > self._latest.get(r["_ds"], 0.0):
+                    self._latest[r["_ds"]] = timestamp
                 self._recent[r["_ds"]].append(
                     (float(r.get("_at", 0.0)), int(r.get("TIMESTAMP") or 0), r["ITEM_ID"])
                 )
@@ -62,3 +66,7 @@ class LiveEvents:
         with self._lock:
             recent = self._recent.get(dataset_id)
             return [(timestamp, item) for at, timestamp, item in recent or () if at > after]
+
+    def latest(self, dataset_id: str) -> float:
+        """The newest live interaction's TIMESTAMP (0 when none came)."""
+        return self._latest.get(dataset_id, 0.0)

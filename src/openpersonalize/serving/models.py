@@ -14,9 +14,12 @@ import numpy as np
 
 from openpersonalize.data.context_lift import ContextLift, adjust
 from openpersonalize.data.histories import Histories
+from openpersonalize.data.item_features import CatalogueFeatures, ItemFeaturizer
+from openpersonalize.data.text_embedding import TextEncoder
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.recipes.base import Model
 from openpersonalize.recipes.registry import load_model
+from openpersonalize.serving.cold_items import ColdItems
 from openpersonalize.serving.scoring import Background, softmax_at, top_k
 from openpersonalize.store.objects import ObjectStore
 
@@ -41,14 +44,39 @@ class Deployed:
     _cold: dict[int, tuple[np.ndarray, list[float]]] = field(default_factory=dict)
     _cold_background: Background | None = None
     _trend: tuple[float, np.ndarray] | None = None
+    _counts: tuple[float, dict[int, int]] | None = None
+    # Items without interactions, scored from their metadata (None: the model has no item features).
+    cold_items: ColdItems | None = None
+    item_ids: np.ndarray = field(default_factory=lambda: np.empty(0, object))
 
     def __post_init__(self) -> None:
-        self.item_index = {item: i for i, item in enumerate(self.model.item_ids.tolist())}
+        self.item_ids = self.model.item_ids
+        self.item_index = {item: i for i, item in enumerate(self.item_ids.tolist())}
+
+    @property
+    def n_items(self) -> int:
+        """The model's items plus the cold items that arrived after training."""
+        return len(self.item_ids)
+
+    def grow(self, new_ids: list[str]) -> None:
+        """Append items that arrived after training (their scores come from ``cold_items``)."""
+        if not new_ids:
+            return
+        start = len(self.item_ids)
+        self.item_index.update({item: start + i for i, item in enumerate(new_ids)})
+        self.item_ids = np.concatenate([self.item_ids, np.array(new_ids, dtype=object)])
+        self._cold_scores, self._cold, self._cold_background, self._background = None, {}, None, None
+
+    def scores_of(self, model_scores: np.ndarray) -> np.ndarray:
+        """The model's scores over every item (cold ones from their metadata)."""
+        if self.cold_items is None or not len(self.cold_items.positions):
+            return model_scores
+        return self.cold_items.extend(model_scores)[: self.n_items]
 
     def cold_scores(self) -> np.ndarray:
         """Every item's score for a user with no history (the same for all of them)."""
-        if self._cold_scores is None:
-            self._cold_scores = self.model.user_scores(np.empty(0, np.int32))
+        if self._cold_scores is None or len(self._cold_scores) != self.n_items:
+            self._cold_scores = self.scores_of(self.model.user_scores(np.empty(0, np.int32)))
         return self._cold_scores
 
     def cold_start(self, k: int) -> tuple[np.ndarray, list[float]]:
@@ -71,6 +99,8 @@ class Deployed:
         """Raw scores moved by what the request's context favours (the same without a context
         this model learned)."""
         lift = self.context.lift(context) if self.context is not None and context else None
+        if lift is not None and len(lift) < len(scores):  # cold items: no lift learned for them
+            lift = np.concatenate([lift, np.zeros(len(scores) - len(lift), lift.dtype)])
         return scores if lift is None else adjust(scores, lift)
 
     def trends(self, events: Callable[[], list[tuple[int, str]]]) -> np.ndarray:
@@ -84,6 +114,18 @@ class Deployed:
             self._trend = (now, self.model.trend_scores(items, times))  # type: ignore[attr-defined]
         return self._trend[1]
 
+    def live_counts(self, events: Callable[[], list[tuple[int, str]]]) -> dict[int, int]:
+        """Interactions per item since training (live ``events``), re-read after TREND_SECONDS."""
+        now = time.monotonic()
+        if self._counts is None or now - self._counts[0] >= TREND_SECONDS:
+            counts: dict[int, int] = {}
+            for _, item in events():
+                index = self.item_index.get(item)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            self._counts = (now, counts)
+        return self._counts[1]
+
     def trained_on(self, index: int) -> bool:
         """Whether the item had interactions in the training data (not only an Items row)."""
         return bool(self.histories.popularity[index] > 0)
@@ -93,7 +135,7 @@ class Deployed:
         if self._background is None:
             scores = getattr(self.model, "background_scores", None)
             base = scores() if scores is not None else np.zeros(len(self.model.item_ids), np.float32)
-            self._background = Background.of(base)
+            self._background = Background.of(self.scores_of(base))
         return self._background
 
     def indices(self, item_ids: list[str]) -> np.ndarray:
@@ -105,9 +147,16 @@ class ModelCache:
     """Loaded models, least recently used dropped first once they outgrow ``budget_bytes``
     (a dense EASE model of 20k items alone is 1.6 GB); the newest always stays."""
 
-    def __init__(self, objects: ObjectStore, cache_dir: Path, budget_bytes: int = 4 << 30) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        cache_dir: Path,
+        budget_bytes: int = 4 << 30,
+        encoder_dir: Path | None = None,
+    ) -> None:
         self.objects = objects
         self.cache_dir = cache_dir
+        self.encoder_dir = encoder_dir or cache_dir.parent / "encoders"
         self.budget_bytes = budget_bytes
         self._loaded: OrderedDict[str, Deployed] = OrderedDict()
         self._lock = threading.Lock()
@@ -128,6 +177,24 @@ class ModelCache:
                 self._loaded.popitem(last=False)
         return deployed
 
+    def _cold_items(self, directory: Path, histories: Histories) -> ColdItems | None:
+        featurizer, catalogue = ItemFeaturizer.load(directory), CatalogueFeatures.load(directory)
+        if featurizer is None or catalogue is None:
+            return None
+        encoder = TextEncoder.shared(self.encoder_dir) if featurizer.textual else None
+        if encoder is not None:
+            encoder.warm()  # a new item's text is embedded at its first request: load it now
+        cold = ColdItems(
+            featurizer,
+            catalogue.features,
+            histories.popularity > 0,
+            encoder.encode if encoder is not None else None,
+            catalogue.latest_interaction,
+        )
+        known = np.flatnonzero(np.isfinite(catalogue.created))
+        cold.set_created(dict(zip(known.tolist(), catalogue.created[known].tolist(), strict=True)))
+        return cold
+
     def _load(self, version_arn: str, prefix: str, trained_at: float) -> Deployed:
         directory = self.cache_dir / prefix.strip("/").replace("/", "_")
         directory.mkdir(parents=True, exist_ok=True)
@@ -143,6 +210,7 @@ class ModelCache:
             TypedHistories.load(directory),
             ContextLift.load(directory),
         )
+        deployed.cold_items = self._cold_items(directory, deployed.histories)
         # The artifact files are uncompressed arrays: their size is close to the memory they take.
         deployed.size_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
         return deployed

@@ -20,6 +20,7 @@ class Pick(NamedTuple):
     item: int  # the model's item index
     score: float
     promoted: bool = False
+    explored: bool = False  # a cold item in an exploration slot
 
 
 def pick(candidates: Candidates, k: int, allowed: np.ndarray | None) -> list[Pick]:

@@ -57,6 +57,7 @@ class Scored:
     score: float | None = None  # AWS leaves it out for unscored recipes and unknown items
     promotion_name: str | None = None
     metadata: Mapping[str, str] | None = None
+    reason: tuple[str, ...] | None = None  # v2 recipes: why an item is there (spec §15)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,16 @@ import numpy as np
 
 from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
+from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.scope import Scope
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.candidates import Candidates
 from openpersonalize.serving.decorations import Decorations
+from openpersonalize.serving.exploration import explore
 from openpersonalize.serving.filtering import RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
-from openpersonalize.serving.promotions import pick, pick_with_promotion
+from openpersonalize.serving.promotions import Pick, pick, pick_with_promotion
 from openpersonalize.serving.requests import Answer, Rank, Recommend, Scored
 from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
@@ -109,6 +111,7 @@ class Runtime:
             scope=scope,
             action="GetRecommendations",
         )
+        self._sync_cold_items(target)
         allowed = mask(request.filter_arn, request.filter_values)
         if kind == "RELATED_ITEMS":
             candidates = Candidates.related_to(target.deployed, str(request.item_id))
@@ -127,7 +130,13 @@ class Runtime:
             picks = pick_with_promotion(candidates, k, allowed, promoted, promotion.percent, self._random)
         else:
             picks = pick(candidates, k, allowed)
-        item_ids = target.deployed.model.item_ids
+        if target.recipe.explores and target.deployed.cold_items is not None:
+            config = (target.campaign.attrs.get("campaignConfig") or {}).get("itemExplorationConfig")
+            picks = explore(
+                picks, candidates, k, allowed, Exploration.of(config), self._latest_interaction(target),
+                target.deployed.live_counts(self._events_after(target)), self._random,
+            )  # fmt: skip
+        item_ids = target.deployed.item_ids
         names = [str(item_ids[p.item]) for p in picks]
         metadata = self.decorations.metadata(target.scene, names, columns)
         scored, promotion_name = (
@@ -140,6 +149,7 @@ class Runtime:
                 p.score if scored else None,
                 promotion_name if p.promoted else None,
                 metadata[rank] if metadata is not None else None,
+                _reason(p) if target.recipe.reasons else None,
             )
             for rank, (name, p) in enumerate(zip(names, picks, strict=True))
         ]
@@ -232,6 +242,24 @@ class Runtime:
                 history = np.concatenate([history, recent])
         return history
 
+    def _sync_cold_items(self, target: Target) -> None:
+        """Take in Items rows written since the last request: new items are recommendable at once."""
+        deployed, items = target.deployed, target.scene.datasets.get("ITEMS")
+        if deployed.cold_items is None or items is None:
+            return
+        attributes = self.attributes.of(items)
+        deployed.grow(
+            deployed.cold_items.sync(
+                attributes.generation, attributes.keys, attributes.row, deployed.item_index
+            )
+        )
+
+    def _latest_interaction(self, target: Target) -> float:
+        """The newest interaction's TIMESTAMP, training data or live (exploration's age reference)."""
+        dataset_id, cold = target.scene.interactions_id, target.deployed.cold_items
+        trained = cold.latest_interaction if cold is not None else 0.0
+        return max(trained, self.live.latest(dataset_id) if dataset_id else 0.0)
+
     def _events_after(self, target: Target) -> Callable[[], list[tuple[int, str]]]:
         dataset_id, trained_at = target.scene.interactions_id, target.deployed.trained_at
         return lambda: self.live.events_since(dataset_id, trained_at) if dataset_id else []
@@ -287,6 +315,12 @@ def _num_results(k: int, with_metadata: bool) -> int:
             + f"; got {k}."
         )
     return k
+
+
+def _reason(p: Pick) -> tuple[str, ...] | None:
+    if p.promoted:
+        return ("Promoted item",)
+    return ("Exploration",) if p.explored else None
 
 
 def _recommendation_id() -> str:

@@ -15,6 +15,7 @@ from openpersonalize.control.resources.common import (
     require,
 )
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
+from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.store.metadata import Resource
 
 KIND = "campaign"
@@ -43,23 +44,10 @@ def _config(p: dict[str, Any], version_arn: str, current: dict[str, Any] | None 
             "campaignConfig.syncWithLatestSolutionVersion needs solutionVersionArn <solutionArn>/$LATEST."
         )
     exploration = config.get("itemExplorationConfig") or {}
-    for key, value in exploration.items():
+    for key in exploration:
         if key not in ("explorationWeight", "explorationItemAgeCutOff"):
             raise InvalidInput(f"campaignConfig.itemExplorationConfig: unknown key '{key}'.")
-        try:
-            number = float(value)
-        except ValueError:
-            raise InvalidInput(
-                f"campaignConfig.itemExplorationConfig.{key} must be a number; got '{value}'."
-            ) from None
-        if key == "explorationWeight" and not 0.0 <= number <= 1.0:
-            raise InvalidInput(
-                "campaignConfig.itemExplorationConfig.explorationWeight must be between 0 and 1."
-            )
-        if key == "explorationItemAgeCutOff" and number <= 0:
-            raise InvalidInput(
-                "campaignConfig.itemExplorationConfig.explorationItemAgeCutOff must be positive."
-            )
+    Exploration.of(exploration)  # refuses a bad value, naming it
     return config
 
 

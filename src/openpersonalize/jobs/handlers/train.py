@@ -14,10 +14,13 @@ from openpersonalize.control.lifecycle import CREATE_STOPPING
 from openpersonalize.control.resources.solution import automl_candidates, model_prefix
 from openpersonalize.data.context_lift import ContextLift, context_fields
 from openpersonalize.data.dataset_reader import read_dataset
+from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.histories import Histories
+from openpersonalize.data.item_features import catalogue_features
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.data.sessions import join_sessions
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
+from openpersonalize.data.text_embedding import TextEncoder
 from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.errors import DataError
 from openpersonalize.jobs.runtime import JobRun, JobStopped
@@ -63,6 +66,7 @@ def run(run: JobRun) -> dict[str, Any]:
         lift = ContextLift.from_table(interactions, snapshot.item_ids, _context_fields(run))
         if lift is not None:  # for requests with a context
             lift.save(directory)
+        _save_item_features(run, snapshot, directory)  # for items without interactions
         prefix = model_prefix(version)
         for path in sorted(directory.iterdir()):
             ctx.objects.put_file(prefix + path.name, path)
@@ -118,14 +122,32 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
     )
 
 
-def _context_fields(run: JobRun) -> list[str]:
+def _save_item_features(run: JobRun, snapshot: Snapshot, directory: Path) -> None:
+    """The Items metadata as vectors, so serving scores items that have no interactions."""
+    schema = _schema_of(run, "ITEMS")
+    if schema is None or snapshot.items_table is None:
+        return
+    latest = float(snapshot.timestamps.max()) if snapshot.n_interactions else 0.0
+    encoder = TextEncoder.shared(run.ctx.settings.data_dir / "encoders")
+    found = catalogue_features(schema, snapshot.items_table, list(snapshot.item_ids), latest, encoder.encode)
+    if found is not None:
+        found[0].save(directory)
+        found[1].save(directory)
+
+
+def _schema_of(run: JobRun, dataset_type: str) -> ParsedSchema | None:
     datasets = run.ctx.store.list("dataset", dataset_group_arn=run.resource.dataset_group_arn).items
     for dataset in datasets:
-        if dataset.attrs["datasetType"] == "INTERACTIONS":
+        if dataset.attrs["datasetType"] == dataset_type:
             schema = run.ctx.store.get(dataset.attrs["schemaArn"])
             if schema is not None:
-                return context_fields(parse_schema(schema.attrs["schema"]))
-    return []
+                return parse_schema(schema.attrs["schema"])
+    return None
+
+
+def _context_fields(run: JobRun) -> list[str]:
+    schema = _schema_of(run, "INTERACTIONS")
+    return context_fields(schema) if schema is not None else []
 
 
 def check_minimums(run: JobRun, snapshot: Snapshot, event_type: str | None) -> None:
