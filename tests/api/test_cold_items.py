@@ -99,7 +99,9 @@ def test_no_exploration_with_weight_zero(personalize, runtime, catalogue):
         assert not set(_items(runtime, campaign, user(g, 0), n=10)) & cold
 
 
-def test_a_new_item_is_recommendable_after_put_items_without_retraining(personalize, runtime, events, catalogue):
+def test_a_new_item_is_recommendable_after_put_items_without_retraining(
+    personalize, runtime, events, catalogue
+):
     campaign = _campaign(personalize, catalogue, "new", "1.0")
     _items(runtime, campaign, user(2, 0))  # the campaign's model is loaded
     started = time.monotonic()
@@ -139,3 +141,31 @@ def test_exploration_fades_as_items_are_shown(personalize, runtime, catalogue):
     count(300)
     late = count(40)
     assert early > 2 * late > 0, (early, late)
+
+
+SIMILAR = "arn:aws:personalize:::recipe/aws-similar-items"
+
+
+def test_similar_items_relates_cold_and_brand_new_items_by_their_metadata(
+    personalize, runtime, events, catalogue
+):
+    _, version = train(personalize, catalogue["group"], SIMILAR, "similar")
+    campaign = personalize.create_campaign(name="similar", solutionVersionArn=version)["campaignArn"]
+    answer = runtime.get_recommendations(campaignArn=campaign, itemId=item(1, ITEMS_PER_GROUP), numResults=10)
+    assert all("score" not in entry for entry in answer["itemList"])  # no scores, as AWS
+    groups = [int(entry["itemId"].split("-")[0][1:]) for entry in answer["itemList"]]
+    assert groups.count(1) >= 9, groups
+    events.put_items(
+        datasetArn=catalogue["items"],
+        items=[
+            {"itemId": "new-horror", "properties": json.dumps({"genre": "genre2", "description": WORDS[2]})}
+        ],
+    )
+    started = time.monotonic()
+    while True:
+        answer = runtime.get_recommendations(campaignArn=campaign, itemId="new-horror", numResults=10)
+        groups = [int(entry["itemId"].split("-")[0][1:]) for entry in answer["itemList"]]
+        if groups.count(2) >= 9:
+            break
+        assert time.monotonic() - started < 60.0, groups
+        time.sleep(0.1)

@@ -28,6 +28,8 @@ class Snapshot:
     users_table: pa.Table | None = None
     # Per interaction, the items shown with it ("a|b|c", explicit or from its recommendationId).
     impressions: np.ndarray | None = None
+    # Per item, its Items metadata as a unit vector (data/item_features.py), when there is any.
+    item_vectors: np.ndarray | None = None
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -77,6 +79,7 @@ class Snapshot:
             self.items_table,
             self.users_table,
             None if self.impressions is None else self.impressions[mask],
+            self.item_vectors,
         )
 
 

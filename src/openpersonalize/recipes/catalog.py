@@ -157,7 +157,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
             HyperParameter("item_id_hidden_dim", "100", low=30, high=200),
             HyperParameter("item_metadata_hidden_dim", "100", low=30, high=200),
         ),
-        replaced_by=RECIPE_ARN.format("aws-sims"),
+        implementation="openpersonalize.recipes.similar_items:SimilarItemsRecipe",
         scored=False,
     ),
     RecipeInfo(

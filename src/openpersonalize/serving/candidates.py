@@ -45,10 +45,32 @@ class Candidates:
     @classmethod
     def related_to(cls, deployed: Deployed, item_id: str) -> Candidates:
         index = deployed.item_index.get(item_id)
-        if index is None or index >= len(deployed.model.item_ids):  # never trained on: popular items
+        if index is not None and index >= len(deployed.model.item_ids):  # arrived after training
+            return cls.related_to_new(deployed, index)
+        if index is None:  # never seen: popular items
             return cls(deployed, dense=deployed.scores_of(deployed.histories.popularity.astype(np.float32)))
         scores = np.array(deployed.scores_of(deployed.model.item_scores(index)), dtype=np.float32, copy=True)
         scores[index] = -np.inf  # never the item itself
+        return cls(deployed, dense=scores)
+
+    @classmethod
+    def related_to_new(cls, deployed: Deployed, index: int) -> Candidates:
+        """Items related to one that arrived after training: its metadata neighbours first, then
+        what is related to them (popular items when it has none)."""
+        cold = deployed.cold_items
+        neighbours, weights = cold.neighbours_of(index) if cold is not None else (np.empty(0, np.int32), None)
+        popularity = deployed.histories.popularity.astype(np.float32)
+        if not len(neighbours) or weights is None:
+            scores = deployed.scores_of(popularity)
+        else:
+            related = sum(
+                w * np.asarray(deployed.model.item_scores(int(j)), np.float32)
+                for j, w in zip(neighbours, weights, strict=True)
+            )
+            scores = deployed.scores_of(np.asarray(related, np.float32))
+            scores[neighbours] = scores.max() + 1.0 + weights  # the nearest by metadata come first
+        scores = np.array(scores, dtype=np.float32, copy=True)
+        scores[index] = -np.inf
         return cls(deployed, dense=scores)
 
     def in_context(self, context: Mapping[str, str]) -> Candidates:

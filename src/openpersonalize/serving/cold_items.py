@@ -121,6 +121,15 @@ class ColdItems:
             out[positions[:n]] = np.where(has, values, fallback)
         return out
 
+    def neighbours_of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """A cold item's nearest trained items by metadata, and their weights (may be empty)."""
+        found = np.flatnonzero(self.positions == position)
+        if not len(found):
+            return np.empty(0, np.int32), np.empty(0, np.float32)
+        row = int(found[0])
+        keep = self._weights[row] > 0
+        return self._neighbours[row][keep], self._weights[row][keep]
+
     # -- exploration --------------------------------------------------------------------------
     def explorable(self, now: float, age_cut_off_days: float) -> np.ndarray:
         """Cold positions young enough to explore (items without a creation time always are)."""

@@ -16,7 +16,7 @@ from openpersonalize.data.context_lift import ContextLift, context_fields
 from openpersonalize.data.dataset_reader import read_dataset
 from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.histories import Histories
-from openpersonalize.data.item_features import catalogue_features
+from openpersonalize.data.item_features import CatalogueFeatures, ItemFeaturizer, catalogue_features
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.data.sessions import join_sessions
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
@@ -44,6 +44,9 @@ def run(run: JobRun) -> dict[str, Any]:
         run, version.attrs.get("eventType"), config.get("eventValueThreshold")
     )
     check_minimums(run, snapshot, version.attrs.get("eventType"))
+    features = _item_features(run, snapshot)
+    if features is not None:  # Items metadata as vectors: for similar items and cold items
+        snapshot.item_vectors = features[1].features
     run.progress(0.1)
     _check_stop(run)
     trained = train(
@@ -66,7 +69,9 @@ def run(run: JobRun) -> dict[str, Any]:
         lift = ContextLift.from_table(interactions, snapshot.item_ids, _context_fields(run))
         if lift is not None:  # for requests with a context
             lift.save(directory)
-        _save_item_features(run, snapshot, directory)  # for items without interactions
+        if features is not None:  # for items without interactions
+            features[0].save(directory)
+            features[1].save(directory)
         prefix = model_prefix(version)
         for path in sorted(directory.iterdir()):
             ctx.objects.put_file(prefix + path.name, path)
@@ -122,17 +127,14 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
     )
 
 
-def _save_item_features(run: JobRun, snapshot: Snapshot, directory: Path) -> None:
-    """The Items metadata as vectors, so serving scores items that have no interactions."""
+def _item_features(run: JobRun, snapshot: Snapshot) -> tuple[ItemFeaturizer, CatalogueFeatures] | None:
+    """The Items metadata as vectors, one per snapshot item (None without usable metadata)."""
     schema = _schema_of(run, "ITEMS")
     if schema is None or snapshot.items_table is None:
-        return
+        return None
     latest = float(snapshot.timestamps.max()) if snapshot.n_interactions else 0.0
     encoder = TextEncoder.shared(run.ctx.settings.data_dir / "encoders")
-    found = catalogue_features(schema, snapshot.items_table, list(snapshot.item_ids), latest, encoder.encode)
-    if found is not None:
-        found[0].save(directory)
-        found[1].save(directory)
+    return catalogue_features(schema, snapshot.items_table, list(snapshot.item_ids), latest, encoder.encode)
 
 
 def _schema_of(run: JobRun, dataset_type: str) -> ParsedSchema | None:
