@@ -49,7 +49,10 @@ def snapshot() -> Snapshot:
     known_and_cold = [f"i{i}" for i in range(N_CLUSTERS * CLUSTER_SIZE)] + [
         f"cold{i}" for i in range(COLD_ITEMS)
     ]
-    return build_snapshot(clustered_interactions(), items_table=pa.table({"ITEM_ID": known_and_cold}))
+    items = pa.table(
+        {"ITEM_ID": known_and_cold, "CLUSTER": [f"c{n % N_CLUSTERS}" for n in range(len(known_and_cold))]}
+    )
+    return build_snapshot(clustered_interactions(), items_table=items)
 
 
 def item(snapshot: Snapshot, item_id: str) -> int:

@@ -184,6 +184,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "aws-item-affinity",
         "item-affinity",
         (HyperParameter("hidden_dimension", "149", low=32, high=256, tunable=False),),
+        implementation="openpersonalize.recipes.affinity:ItemAffinityRecipe",
     ),
     RecipeInfo(
         "aws-item-attribute-affinity",
@@ -192,6 +193,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "aws-item-attribute-affinity",
         "item-attribute-affinity",
         (HyperParameter("hidden_dimension", "149", low=32, high=256, tunable=False),),
+        implementation="openpersonalize.recipes.affinity:ItemAttributeAffinityRecipe",
     ),
     RecipeInfo(
         "aws-hrnn",

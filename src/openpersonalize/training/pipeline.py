@@ -15,6 +15,7 @@ from typing import Any
 from openpersonalize.data.snapshot import Snapshot
 from openpersonalize.errors import DataError
 from openpersonalize.evaluation.metrics import evaluate
+from openpersonalize.evaluation.segments import evaluate_segments, split_interactions
 from openpersonalize.evaluation.split import Split, split_users
 from openpersonalize.recipes.base import Model, Progress
 from openpersonalize.recipes.catalog import read_hyperparameters
@@ -62,6 +63,13 @@ def train(
 
     ``checkpoint`` runs between stages and trials; it raises to stop a training asked to stop."""
     read_hyperparameters(recipe, params)  # a bad value fails before any work
+    if recipe.recipe_type == "USER_SEGMENTATION":  # its own split and metrics; nothing to search
+        segments = split_interactions(snapshot, seed=seed)
+        model = fit(recipe, segments.train, params, seed=seed, progress=_between(progress, 0.0, 0.45))
+        metrics = evaluate_segments(model, segments)  # type: ignore[arg-type]
+        checkpoint()
+        model = fit(recipe, snapshot, params, seed=seed, progress=_between(progress, 0.45, 1.0))
+        return Trained(recipe, model, metrics, dict(params))
     split = split_users(snapshot, seed=seed)
     params = dict(params)
     chosen = recipe

@@ -15,6 +15,7 @@ from openpersonalize.control.resources.common import (
     require,
 )
 from openpersonalize.errors import InvalidInput, ResourceInUse, ResourceNotFound
+from openpersonalize.recipes.catalog import BY_ARN
 from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.store.metadata import Resource
 
@@ -33,6 +34,12 @@ def resolve_version(ctx: Context, arn: str) -> Resource:
     version = require(ctx, arn, "solution-version")
     if version.status != ACTIVE:
         raise InvalidInput(f"Solution version {arn} is not ACTIVE (status: {version.status}).")
+    recipe = BY_ARN.get(version.attrs.get("recipeArn", ""))
+    if recipe is not None and recipe.recipe_type == "USER_SEGMENTATION":
+        raise InvalidInput(
+            f"Solution version {arn} is of a USER_SEGMENTATION recipe ({recipe.name}): use it with "
+            "CreateBatchSegmentJob; it cannot be deployed in a campaign."
+        )
     return version
 
 
