@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes import user_personalization
+from openpersonalize.recipes.next_best_action import action_key, combine
 from openpersonalize.recipes.registry import TRAINABLE, get_recipe, load_model
 
 N_CLUSTERS, CLUSTER_SIZE, N_USERS, COLD_ITEMS = 3, 12, 90, 2
@@ -68,8 +69,40 @@ def assert_valid_scores(scores: np.ndarray, snapshot: Snapshot) -> None:
 # --- the shared contract ---------------------------------------------------------------------
 
 
+def with_actions(snapshot: Snapshot) -> Snapshot:
+    """The clustered data plus one action per cluster, taken twice by that cluster's users and
+    turned down once by the others (enough events for a propensity), for Next-Best-Action."""
+    users, actions, times, kinds = [], [], [], []
+    for n in range(N_USERS):
+        for c in range(N_CLUSTERS):
+            for _ in range(2 if c == n % N_CLUSTERS else 1):
+                users.append(f"u{n}")
+                actions.append(f"act{c}")
+                times.append(1_700_000_000 + len(times))
+                kinds.append("TAKEN" if c == n % N_CLUSTERS else "NOT_TAKEN")
+    events = pa.table(
+        {
+            "USER_ID": users,
+            "ACTION_ID": actions,
+            "TIMESTAMP": pa.array(times, pa.int64()),
+            "EVENT_TYPE": kinds,
+        }
+    )
+    action_rows = pa.table({"ACTION_ID": [f"act{c}" for c in range(N_CLUSTERS)] + ["act-new"]})
+    keys = [action_key(str(a)) for a in action_rows.column("ACTION_ID").to_pylist()]
+    items = pa.table({"ITEM_ID": [*snapshot.item_ids.tolist(), *keys]})
+    combined = build_snapshot(combine(clustered_interactions(), events), items_table=items)
+    combined.actions_table, combined.action_interactions = action_rows, events
+    return combined
+
+
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 class TestRecipeContract:
+    @pytest.fixture
+    def snapshot(self, name: str, snapshot: Snapshot) -> Snapshot:
+        """The data each recipe needs: Next-Best-Action needs actions as well."""
+        return with_actions(snapshot) if name == "aws-next-best-action" else snapshot
+
     def test_registered_under_its_name(self, name: str) -> None:
         assert get_recipe(name).name == name
         assert get_recipe(f"arn:aws:personalize:::recipe/{name}").name == name

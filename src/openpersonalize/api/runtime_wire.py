@@ -8,7 +8,15 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from openpersonalize.scope import Scope
-from openpersonalize.serving.requests import DEFAULT_RESULTS, Answer, Promotion, Rank, Recommend
+from openpersonalize.serving.requests import (
+    DEFAULT_ACTIONS,
+    DEFAULT_RESULTS,
+    Act,
+    Answer,
+    Promotion,
+    Rank,
+    Recommend,
+)
 from openpersonalize.serving.runtime import Runtime
 
 Handler = Callable[[dict[str, Any], Scope], Awaitable[dict[str, Any]]]
@@ -24,7 +32,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         return ranking_output(runtime.rank(rank_request(p), scope))
 
     def act(p: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        return recommendations_output(runtime.act(scope))
+        return actions_output(runtime.act(act_request(p), scope))
 
     return {
         "GetRecommendations": _inline_when_ready(runtime, recommend),
@@ -97,6 +105,26 @@ def items(answer: Answer) -> list[dict[str, Any]]:
             entry["reason"] = list(item.reason)
         out.append(entry)
     return out
+
+
+def act_request(p: dict[str, Any]) -> Act:
+    return Act(
+        campaign_arn=p.get("campaignArn") or "",
+        user_id=p.get("userId"),
+        num_results=DEFAULT_ACTIONS if p.get("numResults") is None else int(p["numResults"]),
+        filter_arn=p.get("filterArn"),
+        filter_values=dict(p.get("filterValues") or {}),
+    )
+
+
+def actions_output(answer: Answer) -> dict[str, Any]:
+    actions = []
+    for item in answer.items:
+        entry: dict[str, Any] = {"actionId": item.item_id}
+        if item.score is not None:
+            entry["score"] = item.score
+        actions.append(entry)
+    return {"actionList": actions, "recommendationId": answer.recommendation_id}
 
 
 def recommendations_output(answer: Answer) -> dict[str, Any]:

@@ -30,6 +30,10 @@ class Snapshot:
     impressions: np.ndarray | None = None
     # Per item, its Items metadata as a unit vector (data/item_features.py), when there is any.
     item_vectors: np.ndarray | None = None
+    # Next-Best-Action: the Actions rows and the action interactions (their ids are in the item
+    # vocabulary under a prefix, see recipes/next_best_action.py).
+    actions_table: pa.Table | None = None
+    action_interactions: pa.Table | None = None
     _user_index: dict[str, int] = field(default_factory=dict, repr=False)
     _item_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -80,6 +84,8 @@ class Snapshot:
             self.users_table,
             None if self.impressions is None else self.impressions[mask],
             self.item_vectors,
+            self.actions_table,
+            self.action_interactions,
         )
 
 

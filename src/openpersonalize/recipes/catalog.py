@@ -176,6 +176,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends the actions a user is most likely to take.",
         "aws-next-best-action",
         hyperparameters=(_featurization("action_optimization_period", "14", "integer", low=7, high=28),),
+        implementation="openpersonalize.recipes.next_best_action:NextBestActionRecipe",
     ),
     RecipeInfo(
         "aws-item-affinity",

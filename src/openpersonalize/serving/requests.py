@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+DEFAULT_ACTIONS, MAX_ACTIONS = 5, 100
 DEFAULT_RESULTS = 25
 
 
@@ -34,6 +35,17 @@ class Recommend:
     promotions: tuple[Promotion, ...] = ()
     context: Mapping[str, str] = field(default_factory=dict)
     metadata_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Act:
+    """GetActionRecommendations: the actions a user is most likely to take."""
+
+    campaign_arn: str
+    user_id: str | None = None
+    num_results: int = DEFAULT_ACTIONS
+    filter_arn: str | None = None
+    filter_values: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

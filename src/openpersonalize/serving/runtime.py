@@ -27,7 +27,7 @@ from openpersonalize.serving.filtering import RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
 from openpersonalize.serving.promotions import Pick, pick, pick_with_promotion
-from openpersonalize.serving.requests import Answer, Rank, Recommend, Scored
+from openpersonalize.serving.requests import MAX_ACTIONS, Act, Answer, Rank, Recommend, Scored
 from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
 from openpersonalize.store.metadata import MetadataStore, Resource
@@ -94,7 +94,9 @@ class Runtime:
                 + (
                     "GetPersonalizedRanking."
                     if kind == "PERSONALIZED_RANKING"
-                    else "the API for that recipe type."
+                    else "GetActionRecommendations."
+                    if kind == "PERSONALIZED_ACTIONS"
+                    else "CreateBatchSegmentJob."
                 )
             )
         if kind == "RELATED_ITEMS" and not request.item_id:
@@ -202,10 +204,31 @@ class Runtime:
         ]
         return self._answer(target, ranking)
 
-    def act(self, scope: Scope) -> Answer:
-        raise NotImplementedYet(
-            "The operation GetActionRecommendations is not implemented by this server yet."
-        )
+    def act(self, request: Act, scope: Scope) -> Answer:
+        if not request.campaign_arn:
+            raise InvalidInput("campaignArn is required.")
+        scope.check(request.campaign_arn, "GetActionRecommendations")
+        if not 0 <= request.num_results <= MAX_ACTIONS:
+            raise InvalidInput(f"numResults must be at most {MAX_ACTIONS}; got {request.num_results}.")
+        target = self._target(request.campaign_arn)
+        if target.recipe.recipe_type != "PERSONALIZED_ACTIONS":
+            raise InvalidInput(
+                f"Campaign {target.campaign.arn} does not use a PERSONALIZED_ACTIONS recipe; "
+                "call GetRecommendations or GetPersonalizedRanking."
+            )
+        if request.filter_arn:
+            raise NotImplementedYet(
+                "Filters on GetActionRecommendations are not implemented by this server yet."
+            )
+        model = target.deployed.model
+        propensities = model.propensities(self.history(target, request.user_id))  # type: ignore[attr-defined]
+        available = model.available(request.user_id, time.time())  # type: ignore[attr-defined]
+        values = model.value  # type: ignore[attr-defined]
+        # Highest propensity first; equal ones go to the higher VALUE (AWS).
+        order = [i for i in np.lexsort((-values, -propensities)).tolist() if available[i]]
+        ids = model.action_ids  # type: ignore[attr-defined]
+        chosen = order[: request.num_results]
+        return self._answer(target, [Scored(ids[i], float(propensities[i])) for i in chosen])
 
     def is_ready(self, campaign_arn: str | None, filter_arns: list[str], metadata: bool = False) -> bool:
         """True when the campaign is resolved, its model loaded and what its filters and metadata

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from openpersonalize.data.snapshot import Snapshot
 from openpersonalize.errors import DataError
 from openpersonalize.evaluation.metrics import evaluate
@@ -152,4 +154,39 @@ def validate(
     if not split.n_test_users:
         return {}
     model = fit(recipe, split.train, params, seed=seed, progress=progress)
+    if recipe.recipe_type == "PERSONALIZED_ACTIONS":
+        model, split = _actions_only(model, split)
+        if not split.n_test_users:
+            return {}
     return {name: float(value) for name, value in evaluate(model, split).items()}
+
+
+class _ActionScores:
+    """A Next-Best-Action model ranking only its actions (items score -inf)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.recipe, self.item_ids = model, model.recipe, model.item_ids
+
+    def user_scores(self, history: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        scores = np.full(len(self.item_ids), -np.inf, np.float32)
+        positions = self.model.action_positions
+        # Ties (actions without enough data score 0) go to the more popular action.
+        scores[positions] = self.model.propensities(history) + 1e-6 * self.model.popularity[positions]
+        return scores
+
+
+def _actions_only(model: Any, split: Split) -> tuple[Any, Split]:
+    """The split's held-out TAKEN actions as the relevant items (users without any dropped)."""
+    is_action = np.zeros(len(model.item_ids), dtype=bool)
+    is_action[model.action_positions] = True
+    kept = [
+        (u, h, r[is_action[r]])
+        for u, h, r in zip(split.test_users, split.histories, split.relevant, strict=True)
+    ]
+    kept = [(u, h, r) for u, h, r in kept if len(r)]
+    return _ActionScores(model), Split(
+        split.train,
+        np.array([u for u, _, _ in kept], dtype=np.int32),
+        [h for _, h, _ in kept],
+        [r for _, _, r in kept],
+    )

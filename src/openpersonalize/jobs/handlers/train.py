@@ -25,6 +25,7 @@ from openpersonalize.data.typed_histories import TypedHistories
 from openpersonalize.errors import DataError
 from openpersonalize.jobs.runtime import JobRun, JobStopped
 from openpersonalize.recipes.catalog import BY_ARN
+from openpersonalize.recipes.next_best_action import action_key, combine
 from openpersonalize.recipes.spec import solution_params
 from openpersonalize.training.pipeline import AUTOML_METRIC, train
 
@@ -44,7 +45,9 @@ def run(run: JobRun) -> dict[str, Any]:
         run, version.attrs.get("eventType"), config.get("eventValueThreshold")
     )
     check_minimums(run, snapshot, version.attrs.get("eventType"))
-    features = _item_features(run, snapshot)
+    if recipe.recipe_type == "PERSONALIZED_ACTIONS":
+        snapshot = action_snapshot(run, interactions)
+    features = None if snapshot.actions_table is not None else _item_features(run, snapshot)
     if features is not None:  # Items metadata as vectors: for similar items and cold items
         snapshot.item_vectors = features[1].features
     run.progress(0.1)
@@ -125,6 +128,26 @@ def load_snapshot(run: JobRun, event_type: str | None, threshold: str | None) ->
         event_type=event_type,
         event_value_threshold=float(threshold) if threshold not in (None, "") else None,
     )
+
+
+def action_snapshot(run: JobRun, interactions: pa.Table) -> Snapshot:
+    """Items and actions in one vocabulary (actions under a prefix), for Next-Best-Action."""
+    actions, events = _read(run, "ACTIONS"), _read(run, "ACTION_INTERACTIONS")
+    if actions is None:
+        raise DataError("Create failed. aws-next-best-action needs an Actions dataset in the dataset group.")
+    keys = [action_key(str(a)) for a in actions.column("ACTION_ID").to_pylist()]
+    snapshot = build_snapshot(combine(interactions, events), items_table=pa.table({"ITEM_ID": keys}))
+    snapshot.actions_table, snapshot.action_interactions = actions, events
+    snapshot.items_table = None
+    return snapshot
+
+
+def _read(run: JobRun, dataset_type: str) -> pa.Table | None:
+    datasets = run.ctx.store.list("dataset", dataset_group_arn=run.resource.dataset_group_arn).items
+    for dataset in datasets:
+        if dataset.attrs["datasetType"] == dataset_type:
+            return read_dataset(run.ctx.store, run.ctx.interactions, dataset.arn)
+    return None
 
 
 def _item_features(run: JobRun, snapshot: Snapshot) -> tuple[ItemFeaturizer, CatalogueFeatures] | None:
