@@ -8,7 +8,7 @@ from openpersonalize.control.service import ControlPlane
 # Data-plane operations served outside the control plane (see server.build_app).
 DATA_PLANE_IMPLEMENTED = frozenset(
     {"PutEvents", "PutItems", "PutUsers", "PutActions", "PutActionInteractions", "GetRecommendations",
-     "GetPersonalizedRanking"}
+     "GetPersonalizedRanking", "GetActionRecommendations"}
 )  # fmt: skip
 
 
