@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pyarrow as pa
 import pytest
 import scipy.sparse as sp
 
+from openpersonalize.data.fields import ParsedSchema, SchemaField
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes import user_personalization
@@ -96,12 +98,29 @@ def with_actions(snapshot: Snapshot) -> Snapshot:
     return combined
 
 
+def with_text(snapshot: Snapshot) -> Snapshot:
+    """Text vectors that tell the clusters apart (as embeddings of their descriptions would)."""
+    vectors = np.zeros((snapshot.n_items, 8), np.float32)
+    for position, item_id in enumerate(snapshot.item_ids.tolist()):
+        n = int(item_id[1:]) if item_id.startswith("i") else N_CLUSTERS + 1
+        vectors[position, (n // CLUSTER_SIZE) % 8] = 1.0
+        vectors[position, 7] = 0.1 * (n % 3)
+    schema = ParsedSchema(
+        "Items",
+        (SchemaField("ITEM_ID", "string"), SchemaField("NAME", "string", item_name=True),
+         SchemaField("DESCRIPTION", "string", textual=True)),
+    )  # fmt: skip
+    return dataclasses.replace(snapshot, item_text_vectors=vectors, items_schema=schema)
+
+
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 class TestRecipeContract:
     @pytest.fixture
     def snapshot(self, name: str, snapshot: Snapshot) -> Snapshot:
         """The data each recipe needs: Next-Best-Action needs actions as well."""
-        return with_actions(snapshot) if name == "aws-next-best-action" else snapshot
+        if name == "aws-next-best-action":
+            return with_actions(snapshot)
+        return with_text(snapshot) if name == "aws-semantic-similarity" else snapshot
 
     def test_registered_under_its_name(self, name: str) -> None:
         assert get_recipe(name).name == name

@@ -84,13 +84,15 @@ class ItemFeaturizer:
                         block[r, c] = np.clip((value - mean) / std, -3.0, 3.0)
             blocks.append(_unit(block) * WEIGHTS["numeric"])
         if self.textual:
-            texts = [
-                " ".join(str(row.get(c) or "") for c in self.textual).strip() if row else "" for row in rows
-            ]
+            texts = self.texts(rows)
             if encode is None:
                 raise ValueError("textual item fields need a text encoder")
             blocks.append(_unit(np.asarray(encode(texts), np.float32)) * WEIGHTS["textual"])
         return _unit(np.concatenate(blocks, axis=1)) if blocks else np.zeros((len(rows), 0), np.float32)
+
+    def texts(self, rows: Sequence[Mapping[str, Any] | None]) -> list[str]:
+        """Each record's textual fields as one text (empty for None)."""
+        return [" ".join(str(row.get(c) or "") for c in self.textual).strip() if row else "" for row in rows]
 
     def save(self, directory: Path) -> None:
         document = {"categorical": self.categorical, "numeric": self.numeric, "textual": self.textual}
@@ -114,6 +116,7 @@ class CatalogueFeatures:
     features: np.ndarray
     created: np.ndarray
     latest_interaction: float
+    text: np.ndarray | None = None  # the text embeddings alone (not saved; Semantic-Similarity)
 
     def save(self, directory: Path) -> None:
         np.savez(
@@ -148,8 +151,11 @@ def catalogue_features(
     created = np.array(
         [_number(r.get("CREATION_TIMESTAMP")) if r else None for r in ordered], dtype=np.float64
     )
-    features = featurizer.transform(ordered, encode if featurizer.textual else None)
-    return featurizer, CatalogueFeatures(features, created, latest_interaction)
+    text = None
+    if featurizer.textual and encode is not None:
+        text = np.asarray(encode(featurizer.texts(ordered)), np.float32)
+    features = featurizer.transform(ordered, (lambda texts: text) if text is not None else None)
+    return featurizer, CatalogueFeatures(features, created, latest_interaction, text)
 
 
 def rows_by_id(table: pa.Table, id_column: str = "ITEM_ID") -> dict[str, dict[str, Any]]:

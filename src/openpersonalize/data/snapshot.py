@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from openpersonalize.data.fields import ParsedSchema
+
 
 @dataclass
 class Snapshot:
@@ -30,6 +32,8 @@ class Snapshot:
     impressions: np.ndarray | None = None
     # Per item, its Items metadata as a unit vector (data/item_features.py), when there is any.
     item_vectors: np.ndarray | None = None
+    item_text_vectors: np.ndarray | None = None  # their textual fields' embeddings alone
+    items_schema: ParsedSchema | None = None
     # Next-Best-Action: the Actions rows and the action interactions (their ids are in the item
     # vocabulary under a prefix, see recipes/next_best_action.py).
     actions_table: pa.Table | None = None
@@ -84,6 +88,8 @@ class Snapshot:
             self.users_table,
             None if self.impressions is None else self.impressions[mask],
             self.item_vectors,
+            self.item_text_vectors,
+            self.items_schema,
             self.actions_table,
             self.action_interactions,
         )

@@ -146,7 +146,10 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "Recommends items whose text means something similar.",
         "aws-semantic-similarity",
         "aws-semantic-similarity",
+        implementation="openpersonalize.recipes.semantic_similarity:SemanticSimilarityRecipe",
         metadata_always=True,
+        needs_interactions=False,
+        scored=False,
     ),
     RecipeInfo(
         "aws-similar-items",

@@ -32,6 +32,20 @@ NEIGHBOURS = 100
 EVIDENCE = 10.0  # users at which co-occurrence and metadata weigh the same
 
 
+class SimilarItemsModel(SimsModel):
+    # Its items without interactions are already scored from their metadata: serving's cold
+    # items only add the items written after training.
+    covers_cold_items = True
+
+    @classmethod
+    def load(cls, directory: Path) -> SimilarItemsModel:
+        base = SimsModel.load(directory)
+        return cls(
+            base.recipe, base.item_ids, base.weights, base.popularity,
+            history_window=base.history_window, half_life=base.half_life, params=base.params,
+        )  # fmt: skip
+
+
 def metadata_neighbours(vectors: np.ndarray, dims: int, n: int, seed: int) -> sp.csr_matrix:
     """Top ``n`` cosine neighbours of every item by its metadata vector (zero rows: none)."""
     n_items = len(vectors)
@@ -80,7 +94,7 @@ class SimilarItemsRecipe(CatalogueRecipe):
         *,
         seed: int = 42,
         progress: Progress | None = None,
-    ) -> SimsModel:
+    ) -> SimilarItemsModel:
         values = self.values(params)
         binary = interaction_matrix(snapshot)
         binary.data[:] = 1.0
@@ -98,7 +112,7 @@ class SimilarItemsRecipe(CatalogueRecipe):
             weights = top_n_per_row(sp.csr_matrix(weights, dtype=np.float32), NEIGHBOURS)
         if progress is not None:
             progress(1.0)
-        return SimsModel(
+        return SimilarItemsModel(
             self.name,
             snapshot.item_ids,
             sp.csr_matrix(weights, dtype=np.float32),
@@ -111,5 +125,5 @@ class SimilarItemsRecipe(CatalogueRecipe):
             },
         )
 
-    def load(self, directory: Path) -> SimsModel:
-        return SimsModel.load(directory)
+    def load(self, directory: Path) -> SimilarItemsModel:
+        return SimilarItemsModel.load(directory)

@@ -101,6 +101,7 @@ class RecipeInfo:
     scored: bool = True
     needs_user: bool = True
     metadata_always: bool = False
+    needs_interactions: bool = True  # Semantic-Similarity trains on the Items alone
     explores: bool = False  # gives list slots to cold items (itemExplorationConfig)
     reasons: bool = False  # answers say why an item is there (v2: "Promoted item", "Exploration")
 

@@ -43,13 +43,20 @@ class Candidates:
         return cls(deployed, dense=deployed.scores_of(deployed.model.user_scores(history)))
 
     @classmethod
-    def related_to(cls, deployed: Deployed, item_id: str) -> Candidates:
+    def related_to(
+        cls, deployed: Deployed, item_id: str, influence: Mapping[str, float] | None = None
+    ) -> Candidates:
         index = deployed.item_index.get(item_id)
         if index is not None and index >= len(deployed.model.item_ids):  # arrived after training
             return cls.related_to_new(deployed, index)
         if index is None:  # never seen: popular items
             return cls(deployed, dense=deployed.scores_of(deployed.histories.popularity.astype(np.float32)))
-        scores = np.array(deployed.scores_of(deployed.model.item_scores(index)), dtype=np.float32, copy=True)
+        influenced = getattr(deployed.model, "influenced_scores", None)
+        if influenced is not None and influence:  # Semantic-Similarity's rankingInfluence
+            raw = influenced(index, influence.get("POPULARITY", 0.0), influence.get("FRESHNESS", 0.0))
+        else:
+            raw = deployed.model.item_scores(index)
+        scores = np.array(deployed.scores_of(raw), dtype=np.float32, copy=True)
         scores[index] = -np.inf  # never the item itself
         return cls(deployed, dense=scores)
 

@@ -177,17 +177,19 @@ class ModelCache:
                 self._loaded.popitem(last=False)
         return deployed
 
-    def _cold_items(self, directory: Path, histories: Histories) -> ColdItems | None:
+    def _cold_items(self, directory: Path, histories: Histories, model: Model) -> ColdItems | None:
         featurizer, catalogue = ItemFeaturizer.load(directory), CatalogueFeatures.load(directory)
         if featurizer is None or catalogue is None:
             return None
         encoder = TextEncoder.shared(self.encoder_dir) if featurizer.textual else None
         if encoder is not None:
             encoder.warm()  # a new item's text is embedded at its first request: load it now
+        # A model that scores its own items without interactions leaves only later ones to us.
+        covered = getattr(model, "covers_cold_items", False)
         cold = ColdItems(
             featurizer,
             catalogue.features,
-            histories.popularity > 0,
+            np.ones(len(histories.popularity), bool) if covered else histories.popularity > 0,
             encoder.encode if encoder is not None else None,
             catalogue.latest_interaction,
         )
@@ -210,7 +212,7 @@ class ModelCache:
             TypedHistories.load(directory),
             ContextLift.load(directory),
         )
-        deployed.cold_items = self._cold_items(directory, deployed.histories)
+        deployed.cold_items = self._cold_items(directory, deployed.histories, deployed.model)
         # The artifact files are uncompressed arrays: their size is close to the memory they take.
         deployed.size_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
         return deployed

@@ -116,7 +116,8 @@ class Runtime:
         self._sync_cold_items(target)
         allowed = mask(request.filter_arn, request.filter_values)
         if kind == "RELATED_ITEMS":
-            candidates = Candidates.related_to(target.deployed, str(request.item_id))
+            influence = (target.campaign.attrs.get("campaignConfig") or {}).get("rankingInfluence")
+            candidates = Candidates.related_to(target.deployed, str(request.item_id), influence)
         elif hasattr(target.deployed.model, "trend_scores"):
             candidates = Candidates(target.deployed, dense=target.deployed.trends(self._events_after(target)))
         else:

@@ -55,6 +55,13 @@ def _config(p: dict[str, Any], version_arn: str, current: dict[str, Any] | None 
         if key not in ("explorationWeight", "explorationItemAgeCutOff"):
             raise InvalidInput(f"campaignConfig.itemExplorationConfig: unknown key '{key}'.")
     Exploration.of(exploration)  # refuses a bad value, naming it
+    for key, value in (config.get("rankingInfluence") or {}).items():
+        if key not in ("POPULARITY", "FRESHNESS"):
+            raise InvalidInput(
+                f"campaignConfig.rankingInfluence: unknown key '{key}' (POPULARITY or FRESHNESS)."
+            )
+        if not 0.0 <= float(value) <= 1.0:
+            raise InvalidInput(f"campaignConfig.rankingInfluence.{key} must be between 0 and 1; got {value}.")
     return config
 
 
