@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,12 @@ from openpersonalize.recipes.next_best_action import action_key, combine
 from openpersonalize.recipes.registry import TRAINABLE, get_recipe, load_model
 
 N_CLUSTERS, CLUSTER_SIZE, N_USERS, COLD_ITEMS = 3, 12, 90, 2
-HISTORY_RECIPES = ["aws-user-personalization", "aws-personalized-ranking", "aws-sims"]
+HISTORY_RECIPES = [
+    "aws-user-personalization",
+    "aws-personalized-ranking",
+    "aws-sims",
+    "aws-user-personalization-v2",
+]
 
 
 def clustered_interactions(seed: int = 7) -> pa.Table:
@@ -113,6 +119,18 @@ def with_text(snapshot: Snapshot) -> Snapshot:
     return dataclasses.replace(snapshot, item_text_vectors=vectors, items_schema=schema)
 
 
+_FITTED: dict[tuple[str, int], Any] = {}
+
+
+def fitted(name: str, snapshot: Snapshot) -> Any:
+    """The recipe fitted with its defaults on this snapshot, once per test session (the contract
+    checks read it; the sequence model takes seconds to train)."""
+    key = (name, id(snapshot))
+    if key not in _FITTED:
+        _FITTED[key] = (get_recipe(name).fit(snapshot, {}), snapshot)  # keeps the snapshot alive
+    return _FITTED[key][0]
+
+
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 class TestRecipeContract:
     @pytest.fixture
@@ -127,38 +145,38 @@ class TestRecipeContract:
         assert get_recipe(f"arn:aws:personalize:::recipe/{name}").name == name
 
     def test_fit_gives_a_model_over_the_snapshot_items(self, name: str, snapshot: Snapshot) -> None:
-        model = get_recipe(name).fit(snapshot, {})
+        model = fitted(name, snapshot)
         assert model.recipe == name
         assert list(model.item_ids) == list(snapshot.item_ids)
 
     def test_empty_history_scores_every_item(self, name: str, snapshot: Snapshot) -> None:
-        scores = get_recipe(name).fit(snapshot, {}).user_scores(np.array([], dtype=np.int64))
+        scores = fitted(name, snapshot).user_scores(np.array([], dtype=np.int64))
         assert_valid_scores(scores, snapshot)
         popular = np.argsort(-scores, kind="stable")[:3]
         assert all(not str(snapshot.item_ids[i]).startswith("cold") for i in popular)
 
     def test_history_and_weights_give_valid_scores(self, name: str, snapshot: Snapshot) -> None:
-        model = get_recipe(name).fit(snapshot, {})
+        model = fitted(name, snapshot)
         history = np.array([item(snapshot, "i1"), item(snapshot, "i2"), item(snapshot, "i1")])
         assert_valid_scores(model.user_scores(history), snapshot)
         assert_valid_scores(model.user_scores(history, np.array([1.0, 0.5, 0.2], np.float32)), snapshot)
 
     def test_out_of_vocabulary_history_entries_are_skipped(self, name: str, snapshot: Snapshot) -> None:
-        model = get_recipe(name).fit(snapshot, {})
+        model = fitted(name, snapshot)
         known = np.array([item(snapshot, "i1"), item(snapshot, "i2")])
         with_unknown = np.array([item(snapshot, "i1"), -1, item(snapshot, "i2"), snapshot.n_items])
         np.testing.assert_array_equal(model.user_scores(with_unknown), model.user_scores(known))
         np.testing.assert_array_equal(model.user_scores(np.array([-1])), model.user_scores(known[:0]))
 
     def test_item_scores_for_every_item(self, name: str, snapshot: Snapshot) -> None:
-        model = get_recipe(name).fit(snapshot, {})
+        model = fitted(name, snapshot)
         for index in range(snapshot.n_items):
             assert_valid_scores(model.item_scores(index), snapshot)
 
     def test_save_load_round_trip_gives_identical_scores(
         self, name: str, snapshot: Snapshot, tmp_path: Path
     ) -> None:
-        model = get_recipe(name).fit(snapshot, {})
+        model = fitted(name, snapshot)
         model.save(tmp_path / "model")
         loaded = load_model(tmp_path / "model")
         assert loaded.recipe == name
@@ -170,7 +188,7 @@ class TestRecipeContract:
             np.testing.assert_array_equal(loaded.item_scores(index), model.item_scores(index))
 
     def test_saved_arrays_load_without_pickle(self, name: str, snapshot: Snapshot, tmp_path: Path) -> None:
-        get_recipe(name).fit(snapshot, {}).save(tmp_path)
+        fitted(name, snapshot).save(tmp_path)
         with np.load(tmp_path / "arrays.npz", allow_pickle=False) as arrays:
             assert all(arrays[key].dtype != object for key in arrays.files)
         assert (tmp_path / "manifest.json").is_file()
@@ -189,7 +207,7 @@ class TestRecipeContract:
 
 @pytest.mark.parametrize("name", HISTORY_RECIPES)
 def test_a_new_event_changes_the_user_scores(name: str, snapshot: Snapshot) -> None:
-    model = get_recipe(name).fit(snapshot, {})
+    model = fitted(name, snapshot)
     history = np.array([item(snapshot, "i0"), item(snapshot, "i1")])
     before = model.user_scores(history)
     after = model.user_scores(np.append(history, item(snapshot, "i25")))

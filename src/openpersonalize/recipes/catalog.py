@@ -60,6 +60,16 @@ _SIMS = (
     _featurization("max_item_interaction_count_percentile", "0.9"),
 )
 _RECENCY_BIAS = HyperParameter("apply_recency_bias", "true", kind="boolean", tunable=False)
+_V2 = "openpersonalize.recipes.user_personalization_v2:SequenceRecipe"
+# Ours, for the transformer; 0 (the default) keeps the value scaled to the data.
+_SEQUENCE = (
+    _RECENCY_BIAS,
+    HyperParameter("hidden_units", "0", low=0, high=512, public=False, search=(32, 128)),
+    HyperParameter("num_blocks", "0", low=0, high=4, public=False, search=(1, 3)),
+    HyperParameter("max_seq_length", "0", low=0, high=500, public=False, search=(20, 200)),
+    HyperParameter("dropout_rate", "0", "continuous", low=0.0, high=0.9, public=False, search=(0.1, 0.6)),
+    HyperParameter("epochs", "0", low=0, high=1000, public=False, tunable=False),
+)
 
 
 def _domain(name: str, domain: str, base: str, description: str) -> RecipeInfo:
@@ -78,8 +88,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "USER_PERSONALIZATION",
         "Recommends items for a user from their interaction history, weighting recent events; scales to large catalogues.",
         "aws-user-personalization-v2",
-        hyperparameters=(_RECENCY_BIAS,),
-        trained_by="aws-user-personalization",
+        hyperparameters=_SEQUENCE,
+        implementation=_V2,
         metadata_always=True,
         explores=True,
         reasons=True,
@@ -126,8 +136,8 @@ RECIPES: tuple[RecipeInfo, ...] = (
         "PERSONALIZED_RANKING",
         "Ranks a given list of items for a user.",
         "aws-personalized-ranking-v2",
-        hyperparameters=(_RECENCY_BIAS,),
-        trained_by="aws-personalized-ranking",
+        hyperparameters=_SEQUENCE,
+        implementation=_V2,
         metadata_always=True,
         reasons=True,
     ),
