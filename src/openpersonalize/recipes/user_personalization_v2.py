@@ -26,7 +26,7 @@ OVERRIDES = {
 }
 
 
-SMALL_DATA = 50_000  # interactions
+SMALL_DATA = 1_000_000  # interactions
 # No training runs longer than this: it keeps the best epoch so far (ML-1M reaches its target
 # time on this 2-core machine; see benchmarks/sequence_quality.py).
 TIME_BUDGET_SECONDS = 900.0
@@ -45,7 +45,8 @@ class SequenceRecipe(CatalogueRecipe):
         config = default_config(user_sequences(snapshot), snapshot.n_items)
         given = {field: values[name] for name, field in OVERRIDES.items() if name in params and values[name]}
         config = dataclasses.replace(config, time_budget=TIME_BUDGET_SECONDS, **given)
-        # Small data trains in steps too short to share between threads (they only wait on each other).
+        # Steps on small data are too short to share between threads: they mostly wait on each other,
+        # ten times slower when another process holds a core (measured in benchmarks/sequence_quality.py).
         threads = 1 if snapshot.n_interactions < SMALL_DATA else None
         return fit_sequence(snapshot, config, seed=seed, progress=progress, recipe=self.name, threads=threads)
 
