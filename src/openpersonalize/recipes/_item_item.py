@@ -8,7 +8,7 @@ events change the next scores without retraining.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -154,7 +154,7 @@ class ItemItemModel:
         save_model_files(directory, info, arrays)
 
     @classmethod
-    def load(cls, directory: Path) -> ItemItemModel:
+    def load(cls, directory: Path) -> Self:
         info = read_manifest(directory)
         arrays = load_arrays(directory)
         weights: np.ndarray | sp.csr_matrix

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,18 +63,8 @@ class ItemAffinityModel(ItemItemModel):
         np.savez(directory / USERS_FILE, **arrays)  # type: ignore[arg-type]
 
     @classmethod
-    def load(cls, directory: Path) -> ItemAffinityModel:
-        base = ItemItemModel.load(directory)
-        model = cls(
-            base.recipe,
-            base.item_ids,
-            base.weights,
-            base.popularity,
-            history_window=base.history_window,
-            half_life=base.half_life,
-            recency_floor=base.recency_floor,
-            params=base.params,
-        )
+    def load(cls, directory: Path) -> Self:
+        model = super().load(directory)
         with np.load(directory / USERS_FILE, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
         model.user_ids = ids_from_array(arrays["user_ids"])

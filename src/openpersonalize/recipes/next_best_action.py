@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pyarrow as pa
@@ -127,13 +128,8 @@ class NextBestActionModel(ItemItemModel):
         )
 
     @classmethod
-    def load(cls, directory: Path) -> NextBestActionModel:
-        base = ItemItemModel.load(directory)
-        model = cls(
-            base.recipe, base.item_ids, base.weights, base.popularity,
-            history_window=base.history_window, half_life=base.half_life,
-            recency_floor=base.recency_floor, params=base.params,
-        )  # fmt: skip
+    def load(cls, directory: Path) -> Self:
+        model = super().load(directory)
         with np.load(directory / ACTIONS_FILE, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
         for name in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,12 +48,8 @@ class SemanticModel(SimsModel):
         np.savez(directory / INFLUENCE_FILE, freshness=self.freshness)
 
     @classmethod
-    def load(cls, directory: Path) -> SemanticModel:
-        base = SimsModel.load(directory)
-        model = cls(
-            base.recipe, base.item_ids, base.weights, base.popularity,
-            history_window=base.history_window, half_life=base.half_life, params=base.params,
-        )  # fmt: skip
+    def load(cls, directory: Path) -> Self:
+        model = super().load(directory)
         with np.load(directory / INFLUENCE_FILE, allow_pickle=False) as data:
             model.freshness = data["freshness"]
         return model

@@ -37,14 +37,6 @@ class SimilarItemsModel(SimsModel):
     # items only add the items written after training.
     covers_cold_items = True
 
-    @classmethod
-    def load(cls, directory: Path) -> SimilarItemsModel:
-        base = SimsModel.load(directory)
-        return cls(
-            base.recipe, base.item_ids, base.weights, base.popularity,
-            history_window=base.history_window, half_life=base.half_life, params=base.params,
-        )  # fmt: skip
-
 
 def metadata_neighbours(vectors: np.ndarray, dims: int, n: int, seed: int) -> sp.csr_matrix:
     """Top ``n`` cosine neighbours of every item by its metadata vector (zero rows: none)."""

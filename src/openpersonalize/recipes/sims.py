@@ -44,20 +44,6 @@ class SimsModel(ItemItemModel):
         scores[item] = -1.0
         return scores
 
-    @classmethod
-    def load(cls, directory: Path) -> SimsModel:
-        model = ItemItemModel.load(directory)
-        return cls(
-            model.recipe,
-            model.item_ids,
-            model.weights,
-            model.popularity,
-            history_window=model.history_window,
-            half_life=model.half_life,
-            recency_floor=model.recency_floor,
-            params=model.params,
-        )
-
 
 class SimsRecipe(CatalogueRecipe):
     def fit(
