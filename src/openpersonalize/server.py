@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.events import EventIngestor
+from openpersonalize.data.schema import parse_schema
+from openpersonalize.data.text_embedding import warm_for
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
@@ -70,10 +73,23 @@ def build_services(settings: Settings) -> Services:
         live,
         AttributeStore(ctx.store, ctx.interactions),
     )
+    threading.Thread(target=_warm_text_model, args=(ctx,), name="text-model-warm", daemon=True).start()
     ingestor = EventIngestor(ctx.store, ctx.interactions)
     ingestor.listeners.append(runtime.observe)
     ingestor.recommendations = runtime.served.shown
     return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live)
+
+
+def _warm_text_model(ctx: Context) -> None:
+    """Load the text model at start when some Items dataset has text (new items need it)."""
+    found = []
+    for dataset in ctx.store.list("dataset", limit=1000).items:
+        schema = (
+            ctx.store.get(dataset.attrs["schemaArn"]) if dataset.attrs.get("datasetType") == "ITEMS" else None
+        )
+        if schema is not None:
+            found.append(parse_schema(schema.attrs["schema"]))
+    warm_for(ctx.settings.data_dir / "encoders", found)
 
 
 def build_app(settings: Settings, services: Services | None = None) -> Starlette:

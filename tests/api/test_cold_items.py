@@ -169,3 +169,19 @@ def test_similar_items_relates_cold_and_brand_new_items_by_their_metadata(
             break
         assert time.monotonic() - started < 60.0, groups
         time.sleep(0.1)
+
+
+def test_an_items_dataset_with_text_loads_the_text_model_at_once(server, personalize):
+    """So the first item written with text is embedded without waiting for the model to load."""
+    from openpersonalize.data.text_embedding import TextEncoder
+
+    group = personalize.create_dataset_group(name="warm")["datasetGroupArn"]
+    schema = personalize.create_schema(name="warm-items", schema=ITEMS)["schemaArn"]
+    personalize.create_dataset(
+        name="warm-items", schemaArn=schema, datasetGroupArn=group, datasetType="Items"
+    )
+    encoder = TextEncoder.shared(server.settings.data_dir / "encoders")
+    started = time.monotonic()
+    while encoder._model is None:
+        assert time.monotonic() - started < 120, "the text model was never loaded"
+        time.sleep(0.2)

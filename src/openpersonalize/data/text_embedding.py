@@ -86,3 +86,12 @@ class TextEncoder:
             partial.rename(self.directory)  # whole or absent
         except OSError:  # another process unpacked it first
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def warm_for(cache_dir: Path, schemas: list[Any]) -> bool:
+    """Start loading the text model when any of these parsed Items schemas has a textual field,
+    so the first item written with text is embedded without waiting for the load (seconds)."""
+    if any(getattr(f, "textual", False) for schema in schemas for f in schema.fields):
+        TextEncoder.shared(cache_dir).warm()
+        return True
+    return False

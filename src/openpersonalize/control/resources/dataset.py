@@ -18,6 +18,7 @@ from openpersonalize.control.resources.common import (
 )
 from openpersonalize.data.fields import DATASET_TYPES, normalize_dataset_type
 from openpersonalize.data.schema import check_dataset_type, check_replacement
+from openpersonalize.data.text_embedding import warm_for
 from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, ResourceInUse
 
 KIND = "dataset"
@@ -41,6 +42,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
             f"the dataset group's domain ({domain or 'none'})."
         )
     check_dataset_type(schemas.parsed(schema), dataset_type, domain)
+    if dataset_type == "ITEMS":  # its new items' text will need the text model: load it now
+        warm_for(ctx.settings.data_dir / "encoders", [schemas.parsed(schema)])
     arn = call.scope.arn(KIND, group.name or "", dataset_type)
     if ctx.store.get(arn) is not None:
         raise ResourceAlreadyExists(
