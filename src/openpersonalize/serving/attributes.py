@@ -213,6 +213,13 @@ class AttributeStore:
     def ready_for(self, dataset: Resource | None) -> bool:
         return dataset is None or self.ready(str(dataset.attrs["_id"]))
 
+    def generation(self, dataset: Resource) -> int | None:
+        """The dataset's change counter, or None when its rows are not loaded (or grew stale)."""
+        attributes = self._by_dataset.get(str(dataset.attrs["_id"]))
+        if attributes is None or not attributes.loaded or attributes.stale:
+            return None
+        return attributes.generation
+
     def observe(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
             if record.get("_type") in ID_COLUMNS:

@@ -86,6 +86,10 @@ class ColdItems:
             self._seen_generation = generation
             return new
 
+    def behind(self, generation: int | None) -> bool:
+        """Whether Items rows were written (or must be read) since the last ``sync``."""
+        return generation is None or generation != self._seen_generation
+
     def set_created(self, created: Mapping[int, float]) -> None:
         self.created.update(created)
 

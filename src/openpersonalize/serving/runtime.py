@@ -238,8 +238,12 @@ class Runtime:
         if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
             return False
         scene = hit[1].scene
-        if metadata and not self.attributes.ready_for(scene.datasets.get("ITEMS")):
+        items = scene.datasets.get("ITEMS")
+        if metadata and not self.attributes.ready_for(items):
             return False
+        cold = scene.deployed.cold_items
+        if cold is not None and items is not None and cold.behind(self.attributes.generation(items)):
+            return False  # new Items rows to embed first: not on the event loop
         return all(self.filters.ready(arn, scene) for arn in filter_arns)
 
     def observe(self, records: list[dict[str, Any]]) -> None:
