@@ -79,7 +79,7 @@ class ItemFeaturizer:
             block = np.zeros((len(rows), len(self.numeric)), np.float32)
             for c, (column, (mean, std)) in enumerate(self.numeric.items()):
                 for r, row in enumerate(rows):
-                    value = _number(row.get(column) if row else None)
+                    value = number(row.get(column) if row else None)
                     if value is not None:
                         block[r, c] = np.clip((value - mean) / std, -3.0, 3.0)
             blocks.append(_unit(block) * WEIGHTS["numeric"])
@@ -149,7 +149,7 @@ def catalogue_features(
     rows = rows_by_id(items_table)
     ordered = [rows.get(str(i)) for i in item_ids]
     created = np.array(
-        [_number(r.get("CREATION_TIMESTAMP")) if r else None for r in ordered], dtype=np.float64
+        [number(r.get("CREATION_TIMESTAMP")) if r else None for r in ordered], dtype=np.float64
     )
     text = None
     if featurizer.textual and encode is not None:
@@ -171,7 +171,8 @@ def _tokens(value: Any) -> list[str]:
     return [t.strip().lower() for t in str(value).split("|") if t.strip()]
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """``value`` as a finite number, or None."""
     try:
         number = float(value)
     except (TypeError, ValueError):

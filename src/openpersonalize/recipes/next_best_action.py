@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from openpersonalize.data.item_features import number
 from openpersonalize.data.snapshot import Snapshot
 from openpersonalize.errors import DataError
 from openpersonalize.recipes._io import csr_from_arrays, csr_to_arrays, ids_from_array, ids_to_array
@@ -242,7 +243,5 @@ def _columns(model: ItemItemModel, positions: np.ndarray) -> np.ndarray:
 
 
 def _number(value: object, default: float) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
+    found = number(value)
+    return default if found is None else found

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from openpersonalize.data.item_features import Encode, ItemFeaturizer
+from openpersonalize.data.item_features import Encode, ItemFeaturizer, number
 
 NEIGHBOURS = 10
 SHOWN_HALF = 50.0  # exposures that halve an item's chance to be explored
@@ -48,6 +48,7 @@ class ColdItems:
         self.created: dict[int, float] = {}  # position -> CREATION_TIMESTAMP, where known
         self.shown = np.zeros(0, np.float32)  # per cold position: times served
         self.positions = np.zeros(0, np.int64)  # every cold item's position
+        self._row: dict[int, int] = {}  # position -> its row in positions / neighbours / shown
         self._neighbours = np.zeros((0, NEIGHBOURS), np.int32)
         self._weights = np.zeros((0, NEIGHBOURS), np.float32)
         self._seen_generation = -1
@@ -80,7 +81,7 @@ class ColdItems:
                 positions = np.arange(start, start + len(new), dtype=np.int64)
                 self._add(positions, features)
                 for position, r in zip(positions, rows, strict=True):
-                    created = _number(r.get("CREATION_TIMESTAMP")) if r else None
+                    created = number(r.get("CREATION_TIMESTAMP")) if r else None
                     if created is not None:
                         self.created[int(position)] = created
             self._seen_generation = generation
@@ -104,6 +105,7 @@ class ColdItems:
             total = best.sum(axis=1, keepdims=True)
             neighbours[:, :k] = self._warm[top]
             weights[:, :k] = np.divide(best, total, out=np.zeros_like(best), where=total > 0)
+        self._row.update({p: len(self.positions) + i for i, p in enumerate(positions.tolist())})
         self.positions = np.concatenate([self.positions, positions])
         self._neighbours = np.concatenate([self._neighbours, neighbours])
         self._weights = np.concatenate([self._weights, weights])
@@ -127,10 +129,9 @@ class ColdItems:
 
     def neighbours_of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """A cold item's nearest trained items by metadata, and their weights (may be empty)."""
-        found = np.flatnonzero(self.positions == position)
-        if not len(found):
+        row = self._row.get(position)
+        if row is None:
             return np.empty(0, np.int32), np.empty(0, np.float32)
-        row = int(found[0])
         keep = self._weights[row] > 0
         return self._neighbours[row][keep], self._weights[row][keep]
 
@@ -145,21 +146,12 @@ class ColdItems:
         )
 
     def chances(self, positions: np.ndarray, interactions: Mapping[int, int]) -> np.ndarray:
-        index = {p: i for i, p in enumerate(self.positions.tolist())}
-        shown = np.array([self.shown[index[p]] for p in positions.tolist()], np.float32)
+        shown = self.shown[[self._row[p] for p in positions.tolist()]]
         used = np.array([interactions.get(p, 0) for p in positions.tolist()], np.float32)
         return 1.0 / (1.0 + shown / SHOWN_HALF + used / INTERACTED_HALF)
 
     def record_shown(self, positions: list[int]) -> None:
-        index = {p: i for i, p in enumerate(self.positions.tolist())}
         with self._lock:
             for p in positions:
-                if p in index:
-                    self.shown[index[p]] += 1
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+                if p in self._row:
+                    self.shown[self._row[p]] += 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.serving.candidates import Candidates, fit
-from openpersonalize.serving.promotions import Pick
+from openpersonalize.serving.promotions import Pick, place_at_random
 from openpersonalize.serving.scoring import softmax_at
 
 
@@ -52,10 +52,7 @@ def explore(
     probabilities = softmax_at(scores, chosen)
     explored = [Pick(int(i), p, explored=True) for i, p in zip(chosen.tolist(), probabilities, strict=True)]
     others = _drop_lowest(picks, len(picks) + len(explored) - k, set(cold.positions.tolist()))
-    total = len(others) + len(explored)
-    at = set(rng.choice(total, size=len(explored), replace=False).tolist())
-    explored_left, others_left = iter(explored), iter(others)
-    return [next(explored_left) if i in at else next(others_left) for i in range(total)]
+    return place_at_random(explored, others, rng)
 
 
 def _drop_lowest(picks: list[Pick], n: int, cold: set[int]) -> list[Pick]:

@@ -34,12 +34,10 @@ class LiveEvents:
                 if r.get("_type") != "INTERACTIONS" or not r.get("ITEM_ID"):
                     continue
                 users = self._by_dataset[r["_ds"]]
-                timestamp = float(r.get("TIMESTAMP") or 0)
+                timestamp = int(r.get("TIMESTAMP") or 0)
                 if timestamp > self._latest.get(r["_ds"], 0.0):
-                    self._latest[r["_ds"]] = timestamp
-                self._recent[r["_ds"]].append(
-                    (float(r.get("_at", 0.0)), int(r.get("TIMESTAMP") or 0), r["ITEM_ID"])
-                )
+                    self._latest[r["_ds"]] = float(timestamp)
+                self._recent[r["_ds"]].append((float(r.get("_at", 0.0)), timestamp, r["ITEM_ID"]))
                 keys: set[str] = {k for k in (r.get("USER_ID"), r.get("_session")) if k}
                 event_type = str(r.get("EVENT_TYPE") or r.get("_event_type") or "").lower()
                 for key in keys:

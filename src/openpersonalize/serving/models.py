@@ -43,8 +43,9 @@ class Deployed:
     _cold_scores: np.ndarray | None = None
     _cold: dict[int, tuple[np.ndarray, list[float]]] = field(default_factory=dict)
     _cold_background: Background | None = None
-    _trend: tuple[float, np.ndarray] | None = None
-    _counts: tuple[float, dict[int, int]] | None = None
+    _live: tuple[float, np.ndarray, np.ndarray] | None = None  # (read at, items, TIMESTAMPs)
+    _trend: np.ndarray | None = None
+    _counts: dict[int, int] | None = None
     # Items without interactions, scored from their metadata (None: the model has no item features).
     cold_items: ColdItems | None = None
     item_ids: np.ndarray = field(default_factory=lambda: np.empty(0, object))
@@ -103,32 +104,38 @@ class Deployed:
             lift = np.concatenate([lift, np.zeros(len(scores) - len(lift), lift.dtype)])
         return scores if lift is None else adjust(scores, lift)
 
-    def trends(self, events: Callable[[], list[tuple[int, str]]]) -> np.ndarray:
-        """A trending model's scores with the live ``events`` (TIMESTAMP, item id) since training,
-        recomputed at most every TREND_SECONDS."""
+    def live_since_training(
+        self, events: Callable[[], list[tuple[int, str]]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, TIMESTAMPs) of the live ``events`` since training that the vocabulary
+        knows, re-read at most every TREND_SECONDS (what trends and exploration count)."""
         now = time.monotonic()
-        if self._trend is None or now - self._trend[0] >= TREND_SECONDS:
+        if self._live is None or now - self._live[0] >= TREND_SECONDS:
             pairs = [(t, self.item_index[i]) for t, i in events() if i in self.item_index]
+            items = np.array([i for _, i in pairs], np.int64)
             times = np.array([t for t, _ in pairs], np.int64)
-            items = np.array([i for _, i in pairs], np.int32)
-            self._trend = (now, self.model.trend_scores(items, times))  # type: ignore[attr-defined]
-        return self._trend[1]
+            self._live, self._trend, self._counts = (now, items, times), None, None
+        return self._live[1], self._live[2]
+
+    def trends(self, events: Callable[[], list[tuple[int, str]]]) -> np.ndarray:
+        """A trending model's scores with the live events since training."""
+        items, times = self.live_since_training(events)
+        if self._trend is None:
+            self._trend = self.model.trend_scores(items, times)  # type: ignore[attr-defined]
+        return self._trend
 
     def live_counts(self, events: Callable[[], list[tuple[int, str]]]) -> dict[int, int]:
-        """Interactions per item since training (live ``events``), re-read after TREND_SECONDS."""
-        now = time.monotonic()
-        if self._counts is None or now - self._counts[0] >= TREND_SECONDS:
-            counts: dict[int, int] = {}
-            for _, item in events():
-                index = self.item_index.get(item)
-                if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
-            self._counts = (now, counts)
-        return self._counts[1]
+        """Interactions per item since training."""
+        items, _ = self.live_since_training(events)
+        if self._counts is None:
+            found, counts = np.unique(items, return_counts=True)
+            self._counts = dict(zip(found.tolist(), counts.tolist(), strict=True))
+        return self._counts
 
     def trained_on(self, index: int) -> bool:
         """Whether the item had interactions in the training data (not only an Items row)."""
-        return bool(self.histories.popularity[index] > 0)
+        popularity = self.histories.popularity
+        return bool(index < len(popularity) and popularity[index] > 0)
 
     def background(self) -> Background:
         """The model's scores for items a history does not reach (for sparse scoring)."""

@@ -41,7 +41,12 @@ def pick_with_promotion(
     others_allowed = np.ones(len(promoted_allowed), dtype=bool) if allowed is None else allowed.copy()
     others_allowed[[p.item for p in promoted]] = False
     others = pick(candidates, k - len(promoted), others_allowed)
-    total = len(promoted) + len(others)
-    positions = set(rng.choice(total, size=len(promoted), replace=False).tolist()) if total else set()
-    promoted_left, others_left = iter(promoted), iter(others)
-    return [next(promoted_left) if at in positions else next(others_left) for at in range(total)]
+    return place_at_random(promoted, others, rng)
+
+
+def place_at_random(placed: list[Pick], others: list[Pick], rng: np.random.Generator) -> list[Pick]:
+    """``placed`` at random positions among ``others``; each list keeps its own order."""
+    total = len(placed) + len(others)
+    positions = set(rng.choice(total, size=len(placed), replace=False).tolist()) if total else set()
+    placed_left, others_left = iter(placed), iter(others)
+    return [next(placed_left) if at in positions else next(others_left) for at in range(total)]
