@@ -131,8 +131,94 @@ def test_wrong_campaign_types_and_limits(personalize, runtime, offers):
     up = deploy(personalize, version, "up")
     with pytest.raises(ClientError, match="does not use a PERSONALIZED_ACTIONS recipe"):
         actions_for(runtime, up, user(0, 0))
+    action_filter = _active_filter(
+        personalize, offers["group"], "EXCLUDE ActionID WHERE Actions.VALUE > 1", "actions-only"
+    )
+    with pytest.raises(ClientError, match="use it with GetActionRecommendations"):
+        runtime.get_recommendations(campaignArn=up, userId=user(0, 0), filterArn=action_filter)
 
 
 def test_metrics_rank_the_taken_actions(personalize, offers):
     metrics = personalize.get_solution_metrics(solutionVersionArn=offers["version"])["metrics"]
     assert metrics["precision_at_5"] > 0.1
+
+
+def _active_filter(personalize, group, expression, name):
+    arn = personalize.create_filter(name=name, datasetGroupArn=group, filterExpression=expression)[
+        "filterArn"
+    ]
+    for _ in range(200):
+        if personalize.describe_filter(filterArn=arn)["filter"]["status"] == "ACTIVE":
+            return arn
+        time.sleep(0.05)
+    raise AssertionError(f"filter {name} did not become ACTIVE")
+
+
+def test_action_filters_read_action_interactions_and_actions_live(personalize, events, runtime, offers):
+    """EXCLUDE what the user took (training data, then a live PutActionInteractions), INCLUDE by
+    Actions.VALUE (then changed by PutActions); item filters are refused."""
+    group, campaign, someone = offers["group"], offers["campaign"], user(0, 3)
+    taken = _active_filter(
+        personalize, group, 'EXCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN ("TAKEN")', "taken"
+    )
+    ids = [a["actionId"] for a in actions_for(runtime, campaign, someone, numResults=100, filterArn=taken)]
+    assert "offer0" not in ids and "offer1" in ids  # offer0: this user's own, taken in training
+    tracking = personalize.describe_dataset(datasetArn=offers["action_interactions"])["dataset"]["trackingId"]
+    events.put_action_interactions(
+        trackingId=tracking,
+        actionInteractions=[
+            {
+                "actionId": "offer1",
+                "userId": someone,
+                "sessionId": "s",
+                "timestamp": time.time(),
+                "eventType": "Taken",
+            }
+        ],
+    )
+    ids = [a["actionId"] for a in actions_for(runtime, campaign, someone, numResults=100, filterArn=taken)]
+    assert "offer1" not in ids and "offer2" in ids
+    assert "offer1" in {
+        a["actionId"] for a in actions_for(runtime, campaign, user(2, 3), numResults=100, filterArn=taken)
+    }
+
+    valuable = _active_filter(personalize, group, "INCLUDE ActionID WHERE Actions.VALUE > $VALUE", "valuable")
+    pick = {"filterArn": valuable, "filterValues": {"VALUE": "20"}}
+    assert [a["actionId"] for a in actions_for(runtime, campaign, someone, numResults=100, **pick)] == [
+        "premium"
+    ]
+    events.put_actions(
+        datasetArn=offers["actions"],
+        actions=[{"actionId": "rare", "properties": json.dumps({"value": 99})}],
+    )
+    ids = [a["actionId"] for a in actions_for(runtime, campaign, someone, numResults=100, **pick)]
+    assert sorted(ids) == ["premium", "rare"]
+
+    items = _active_filter(
+        personalize, group, 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")', "items"
+    )
+    with pytest.raises(ClientError, match="filter on ActionID") as err:
+        actions_for(runtime, campaign, someone, filterArn=items)
+    assert err.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_live_action_interactions_move_the_users_propensity(personalize, events, runtime, offers):
+    someone = user(0, 3)
+    before = {
+        a["actionId"]: a["score"] for a in actions_for(runtime, offers["campaign"], someone, numResults=100)
+    }
+    tracking = personalize.describe_dataset(datasetArn=offers["action_interactions"])["dataset"]["trackingId"]
+    taken = {
+        "actionId": "offer1",
+        "userId": someone,
+        "sessionId": "s",
+        "timestamp": time.time(),
+        "eventType": "Taken",
+    }
+    for _ in range(3):
+        events.put_action_interactions(trackingId=tracking, actionInteractions=[taken] * 10)
+    after = {
+        a["actionId"]: a["score"] for a in actions_for(runtime, offers["campaign"], someone, numResults=100)
+    }
+    assert after["offer1"] > before["offer1"] + 0.05, (before, after)
+    assert after["offer2"] == pytest.approx(before["offer2"])

@@ -45,27 +45,38 @@ def read_dataset(
     live = _live_rows(interactions.pending(dataset_id), schema)
     tables: list[pa.Table] = []
     written: list[np.ndarray] = []  # when each row was written: orders "newest record per id wins"
-    event_ids: list[str | None] = []
+    event_ids: list[pa.Array | pa.ChunkedArray] = []
     for part in interactions.parts(dataset_id):
         stored = interactions.read_part(part)
         tables.append(_conform(stored, target))
         if part.source == BULK:
             written.append(np.full(stored.num_rows, part.written))
-            event_ids += [None] * stored.num_rows
+            event_ids.append(pa.nulls(stored.num_rows, pa.string()))
         else:
             written.append(stored.column("_at").to_numpy(zero_copy_only=False).astype(np.float64))
-            event_ids += stored.column("_event_id").to_pylist()
+            event_ids.append(stored.column("_event_id").cast(pa.string()))
     if live:
         tables.append(pa.Table.from_pylist(live, schema=target))
         written.append(np.array([float(r["_at"] or 0.0) for r in live]))
-        event_ids += [r.get("_event_id") for r in live]
-    table = pa.concat_tables(tables) if tables else target.empty_table()
-    if table.num_rows:
-        # Oldest write first: "first eventId wins" and "newest record per id wins" both rely on it.
-        order = np.argsort(np.concatenate(written), kind="stable")
-        table = table.take(order)
-        event_ids = [event_ids[i] for i in order]
-    return _deduplicate(table, dataset.attrs["datasetType"], event_ids)
+        event_ids.append(pa.array([r.get("_event_id") for r in live], pa.string()))
+    if not tables:
+        return target.empty_table()
+    table = pa.concat_tables(tables)
+    ids = pa.chunked_array([chunk for array in event_ids for chunk in _chunks(array)], pa.string())
+    times = np.concatenate(written)
+    # Oldest write first: "first eventId wins" and "newest record per id wins" both rely on it.
+    # Parts come oldest first, so a bulk-only dataset is in order already (no copy).
+    if len(times) > 1 and not (times[1:] >= times[:-1]).all():
+        order = pa.array(np.argsort(times, kind="stable"))
+        table, ids = table.take(order), ids.take(order)
+    del times, written
+    result = _deduplicate(table, dataset.attrs["datasetType"], ids)
+    pa.default_memory_pool().release_unused()  # the copies above: give the memory back
+    return result
+
+
+def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
 
 
 def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
@@ -91,25 +102,83 @@ def _live_rows(records: list[dict[str, Any]], schema: ParsedSchema) -> list[dict
     return out
 
 
-def _deduplicate(table: pa.Table, dataset_type: str, event_ids: list[str | None]) -> pa.Table:
+def _deduplicate(table: pa.Table, dataset_type: str, event_ids: pa.ChunkedArray) -> pa.Table:
     if table.num_rows == 0:
         return table
-    indexed = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
     id_column = ID_COLUMNS.get(dataset_type)
     if id_column is not None:
+        indexed = table.append_column(_ROW, pa.array(np.arange(table.num_rows)))
         keep = indexed.group_by(id_column).aggregate([(_ROW, "max")]).column(f"{_ROW}_max")
+        return table.take(pc.take(keep, pc.sort_indices(keep)))
+    # Live events with a client eventId: first one wins. Then exact duplicates across all columns.
+    alive = np.ones(table.num_rows, dtype=bool)
+    if event_ids.null_count < len(event_ids):
+        codes = _codes(event_ids)
+        has_id = np.flatnonzero(~np.asarray(event_ids.is_null().to_numpy(zero_copy_only=False)))
+        _, first = np.unique(codes[has_id], return_index=True)
+        alive[has_id] = False
+        alive[has_id[first]] = True
+    alive &= ~_repeated_rows(table, alive)
+    return table if alive.all() else table.filter(pa.array(alive))
+
+
+def _repeated_rows(table: pa.Table, alive: np.ndarray) -> np.ndarray:
+    """Rows (among ``alive``) equal in every column, nulls included, to an earlier alive row.
+
+    Rows are hashed column by column in numpy; only rows sharing a hash are compared, so the cost
+    is a sort of one integer per row, not a hash table over every column's values.
+    """
+    hashes = np.zeros(table.num_rows, dtype=np.uint64)
+    for column in table.columns:
+        hashes = (hashes * np.uint64(0x100000001B3)) ^ _mix(_codes(column))
+    rows = np.flatnonzero(alive)
+    rows = rows[np.argsort(hashes[rows], kind="stable")]  # equal hashes: ascending row
+    sorted_hashes = hashes[rows]
+    starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]]
+    repeated = np.zeros(table.num_rows, dtype=bool)
+    if starts.all():
+        return repeated
+    run_first = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))
+    later = np.flatnonzero(~starts)
+    candidates, firsts = rows[later], rows[run_first[later]]
+    picked = table.take(pa.array(np.concatenate([candidates, firsts])))
+    same = np.ones(len(later), dtype=bool)
+    for column in picked.columns:
+        a, b = column.slice(0, len(later)), column.slice(len(later))
+        equal = pc.fill_null(pc.equal(a, b), False)
+        same &= pc.or_(equal, pc.and_(pc.is_null(a), pc.is_null(b))).to_numpy(zero_copy_only=False)
+    repeated[candidates[same]] = True
+    # A hash shared by different rows (vanishingly rare): settle those runs value by value.
+    run_ends = np.r_[np.flatnonzero(starts)[1:], len(rows)]
+    for run in np.unique(run_first[later[~same]]).tolist():
+        end = int(run_ends[np.searchsorted(np.flatnonzero(starts), run)])
+        members = rows[run:end]
+        seen: set[tuple[object, ...]] = set()
+        for row, values in zip(members.tolist(), table.take(pa.array(members)).to_pylist(), strict=True):
+            key = tuple(values.values())
+            repeated[row] = key in seen
+            seen.add(key)
+    return repeated
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Per row an int64, equal for equal values within the column (null equal to null); a hash
+    input only: a null and a number may share one, and rows are compared exactly after."""
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        values = pc.fill_null(column.cast(pa.int64()), 0).to_numpy().astype(np.int64)
+    elif pa.types.is_floating(kind):
+        floats = pc.fill_null(column.cast(pa.float64()), 0.0).to_numpy().astype(np.float64)
+        values = (floats + 0.0).view(np.int64)  # + 0.0: -0.0 and 0.0 alike
     else:
-        # Live events with a client eventId: first one wins. Then exact duplicates across all columns.
-        keyed = indexed.append_column("__event", pa.array(event_ids, pa.string()))
-        with_id = keyed.filter(pc.is_valid(keyed.column("__event")))
-        firsts = with_id.group_by("__event").aggregate([(_ROW, "min")]).column(f"{_ROW}_min")
-        no_id = keyed.filter(pc.is_null(keyed.column("__event")))
-        candidates = pa.concat_arrays([firsts.combine_chunks(), no_id.column(_ROW).combine_chunks()])
-        subset = indexed.take(candidates)
-        keep = (
-            subset.group_by(table.column_names, use_threads=False)
-            .aggregate([(_ROW, "min")])
-            .column(f"{_ROW}_min")
-        )
-    rows = pc.sort_indices(keep)
-    return table.take(pc.take(keep, rows))
+        found = pc.index_in(column, value_set=pc.unique(column), skip_nulls=False)
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return values
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads nearby integers (codes, timestamps) over 64 bits."""
+    x = values.astype(np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))

@@ -29,7 +29,7 @@ class Histories:
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot, max_history: int = MAX_HISTORY) -> Histories:
-        order = np.lexsort((np.arange(snapshot.n_interactions), snapshot.users))  # by user, then time
+        order = np.argsort(snapshot.users, kind="stable")  # by user, then time
         users = snapshot.users[order]
         items = snapshot.items[order].astype(np.int32)
         counts = np.bincount(users, minlength=snapshot.n_users)
@@ -39,8 +39,8 @@ class Histories:
         mask = np.arange(len(users)) >= np.repeat(keep_from, counts)
         kept = np.bincount(users[mask], minlength=snapshot.n_users)
         indptr = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
-        pairs = np.unique(np.stack([snapshot.users, snapshot.items]), axis=1)
-        popularity = np.bincount(pairs[1], minlength=snapshot.n_items).astype(np.float32)
+        pairs = snapshot.matrix()  # one cell per (user, item)
+        popularity = np.bincount(pairs.indices, minlength=snapshot.n_items).astype(np.float32)
         return cls(snapshot.user_ids, indptr, items[mask], popularity)
 
     def of(self, user_id: str) -> np.ndarray:

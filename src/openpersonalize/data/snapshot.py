@@ -111,8 +111,12 @@ def build_snapshot(
         table = table.filter(pc.greater_equal(table.column("EVENT_VALUE"), event_value_threshold))
     if "USER_ID" in table.column_names:
         table = table.filter(pc.is_valid(table.column("USER_ID")))  # anonymous events: sessions only
-    order = pc.sort_indices(table, sort_keys=[("TIMESTAMP", "ascending")])
-    table = table.take(order)
+    wanted = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP", "IMPRESSION")
+    table = table.select([c for c in wanted if c in table.column_names])
+    times = table.column("TIMESTAMP").to_numpy().astype(np.int64)
+    if len(times) > 1 and not (times[1:] >= times[:-1]).all():  # exports often come in time order
+        order = np.argsort(times, kind="stable")
+        table, times = table.take(pa.array(order)), times[order]
     users, user_ids = _encode(table.column("USER_ID"))
     items, item_ids = _encode(table.column("ITEM_ID"))
     if items_table is not None:
@@ -121,17 +125,17 @@ def build_snapshot(
         extra = [i for i in dict.fromkeys(items_table.column("ITEM_ID").to_pylist()) if i not in known]
         item_ids = np.concatenate([item_ids, np.array(extra, dtype=object)])
     n = table.num_rows
-    event_types = (
-        np.array(table.column("EVENT_TYPE").to_pylist(), dtype=object)
-        if "EVENT_TYPE" in table.column_names
-        else np.full(n, "", dtype=object)
-    )
+    if "EVENT_TYPE" in table.column_names:  # a few distinct strings, shared by every row
+        codes, names = _encode(pc.fill_null(table.column("EVENT_TYPE"), ""))
+        event_types = names[codes]
+    else:
+        event_types = np.full(n, "", dtype=object)
     return Snapshot(
         user_ids=user_ids,
         item_ids=item_ids,
         users=users,
         items=items,
-        timestamps=table.column("TIMESTAMP").to_numpy().astype(np.int64),
+        timestamps=times,
         event_types=event_types,
         weights=np.ones(n, np.float32),
         items_table=items_table,

@@ -6,7 +6,7 @@
 - Within an expression AND binds tighter than OR.
 - Items conditions read the items' metadata; a multi-valued categorical value ("a|b") matches
   when any of its values does. Interactions conditions match the items the user interacted with
-  by those event types (case-insensitive; * is any type).
+  by those event types (case-insensitive; * is any type); Action_Interactions ones the actions.
 - An IF clause reads the request user's metadata: when it does not hold, the expression is
   skipped. An EXCLUDE expression whose placeholders have no value is skipped too; an INCLUDE
   one is an error.
@@ -124,7 +124,9 @@ def _condition_mask(
     column = condition.field.column
     if condition.field.dataset in ("Interactions", "Action_Interactions"):
         wanted = _strings(condition.values, values)
-        types = None if "*" in wanted else frozenset(v.lower() for v in wanted)
+        # Action event types match "Not Taken" to NOT_TAKEN; item event types only by case.
+        space = "_" if condition.field.dataset == "Action_Interactions" else " "
+        types = None if "*" in wanted else frozenset(v.strip().lower().replace(" ", space) for v in wanted)
         mask = np.zeros(n, dtype=bool)
         if user_id:
             mask[people.interacted(user_id, types)] = True

@@ -18,6 +18,11 @@ def interaction_matrix(snapshot: Snapshot) -> sp.csr_matrix:
     shape = (snapshot.n_users, snapshot.n_items)
     if snapshot.n_interactions == 0:
         return sp.csr_matrix(shape, dtype=np.float32)
+    weight = float(snapshot.weights[0])
+    if weight > 0 and (snapshot.weights == weight).all():  # unweighted: no max to take, a fast path
+        matrix = snapshot.matrix()
+        matrix.data[:] = weight
+        return matrix
     order = np.lexsort((snapshot.items, snapshot.users))
     users, items = snapshot.users[order], snapshot.items[order]
     weights = snapshot.weights[order].astype(np.float32)

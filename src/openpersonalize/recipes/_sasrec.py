@@ -54,7 +54,8 @@ class SasrecConfig:
     patience: int = 5
     eval_every: int = 1  # epochs between validation evaluations
     weight_decay: float = 0.0
-    # Wall-clock seconds after which no further epoch starts (0 = no limit); the best epoch is kept.
+    # Wall-clock seconds after which training stops, within an epoch too (0 = no limit); the best
+    # evaluation is kept.
     time_budget: float = 0.0
 
 
@@ -308,6 +309,9 @@ def train_sasrec(
         for epoch in range(1, max_epochs + 1):
             total, count = 0.0, 0
             for batch in _batches(windows, config.batch_size, rng):
+                if config.time_budget > 0 and time.monotonic() - started >= config.time_budget:
+                    break  # out of time within an epoch: validate what it learnt so far
+
                 rows = [windows[i] for i in batch]
                 tokens = torch.from_numpy(_pad_left(rows, max(len(r) for r in rows)))
                 inputs, targets = tokens[:, :-1], tokens[:, 1:]

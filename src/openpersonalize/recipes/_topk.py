@@ -1,13 +1,17 @@
 """Sparse item-item neighbourhoods with bounded memory.
 
 The co-occurrence matrix XᵀX of a large catalog does not fit in memory, so it is computed a
-block of items at a time and only the top-N neighbours of each item are kept.
+block of items at a time (blocks in parallel) and only the top-N neighbours of each item are kept.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
+
+from openpersonalize.recipes.threads import default_training_threads
 
 # Upper bound on (items in a block) x (catalog size): caps the transient block product.
 BLOCK_CELLS = 20_000_000
@@ -59,11 +63,10 @@ def item_neighbours(
     present = self_counts > 0
     scale[present] = self_counts[present] ** -discount
     block = max(1, BLOCK_CELLS // max(n_items, 1))
-    blocks: list[sp.csr_matrix] = []
-    for start in range(0, n_items, block):
+
+    def neighbours_of(start: int) -> sp.csr_matrix:
         stop = min(start + block, n_items)
-        counts = sp.csr_matrix(by_item[start:stop] @ by_user)
-        counts = sp.coo_matrix(counts)
+        counts = sp.coo_matrix(sp.csr_matrix(by_item[start:stop] @ by_user))
         rows, cols, values = counts.row, counts.col, counts.data
         keep = (rows + start != cols) & (values >= max(min_count, np.finfo(np.float32).tiny))
         if candidates is not None:
@@ -71,7 +74,17 @@ def item_neighbours(
         rows, cols, values = rows[keep], cols[keep], values[keep].astype(np.float64)
         sims = (values * scale[rows + start] * scale[cols]).astype(np.float32)
         part = sp.csr_matrix((sims, (rows, cols)), shape=(stop - start, n_items), dtype=np.float32)
-        blocks.append(top_n_per_row(part, n_neighbours))
+        return top_n_per_row(part, n_neighbours)
+
+    # Blocks are independent and scipy's product and numpy's sorts release the GIL: one thread
+    # per training CPU (the same result in any order, as blocks are stacked by position).
+    starts = range(0, n_items, block)
+    workers = min(default_training_threads(), len(starts))
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="neighbours") as pool:
+            blocks = list(pool.map(neighbours_of, starts))
+    else:
+        blocks = [neighbours_of(start) for start in starts]
     if not blocks:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -27,11 +27,22 @@ REBUILD_AT = 2_000
 # Item masks and numbers over a model's items kept per dataset (they cost a pass over the catalogue
 # and the overlay; most requests ask for the same few columns and values).
 MASK_CACHE_BYTES = 64 << 20
-ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
+ID_COLUMNS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
+
+
+class Vocabulary(Protocol):
+    """What a filter's mask is over: a model's items (Deployed), or its actions."""
+
+    @property
+    def version_arn(self) -> str: ...
+    @property
+    def n_items(self) -> int: ...
+    @property
+    def item_index(self) -> Mapping[str, int]: ...
 
 
 class Attributes:
-    """One Items or Users dataset: loaded rows, plus the records written since."""
+    """One Items, Users or Actions dataset: loaded rows, plus the records written since."""
 
     def __init__(self, id_column: str, categorical: frozenset[str], columns: tuple[str, ...] = ()) -> None:
         self.id_column = id_column
@@ -103,7 +114,7 @@ class Attributes:
             out.append({c: str(row[c]) for c in columns if row.get(c) is not None})
         return out
 
-    def aligned(self, deployed: Deployed) -> np.ndarray:
+    def aligned(self, deployed: Vocabulary) -> np.ndarray:
         """Each loaded row's index among the model's items (-1 where the model lacks the item; of
         rows with the same key only the last counts). Once per loaded rows and model: aligning
         100,000 items takes tens of milliseconds, far more than the rest of a filtered request."""
@@ -229,9 +240,9 @@ class AttributeStore:
 
 
 class CatalogueView:
-    """Item attributes over one model's items (filters.evaluate.Catalogue)."""
+    """Item (or action) attributes over one model's items (filters.evaluate.Catalogue)."""
 
-    def __init__(self, attributes: Attributes | None, deployed: Deployed) -> None:
+    def __init__(self, attributes: Attributes | None, deployed: Vocabulary) -> None:
         self.attributes = attributes
         self.deployed = deployed
         self.n_items = deployed.n_items

@@ -1,8 +1,8 @@
 """A request's filter, resolved and applied: the mask stage of the serving pipeline.
 
-Filters are parsed once per ARN (cached a second, like campaigns); the item and user metadata
-they read come from `attributes.py`, the user's interactions from the model's typed histories
-and the live events.
+Filters are parsed once per ARN (cached a second, like campaigns); the item, action and user
+metadata they read come from `attributes.py`, the user's interactions from the model's typed
+histories (its action events for an ActionID filter) and the live events.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from openpersonalize.errors import InvalidInput, ResourceNotFound
 from openpersonalize.filters.evaluate import allowed
 from openpersonalize.filters.syntax import Filter, parse
 from openpersonalize.scope import Scope
-from openpersonalize.serving.attributes import AttributeStore, CatalogueView, PeopleView
+from openpersonalize.serving.attributes import Attributes, AttributeStore, CatalogueView, PeopleView
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed
 from openpersonalize.store.metadata import MetadataStore, Resource
@@ -35,8 +36,59 @@ class Scene:
 
     @property
     def interactions_id(self) -> str | None:
-        dataset = self.datasets.get("INTERACTIONS")
+        return self.dataset_id("INTERACTIONS")
+
+    def dataset_id(self, kind: str) -> str | None:
+        dataset = self.datasets.get(kind)
         return str(dataset.attrs["_id"]) if dataset is not None else None
+
+
+class Actions(Protocol):
+    """What an action filter reads of a Next-Best-Action model (recipes/next_best_action.py)."""
+
+    @property
+    def action_index(self) -> dict[str, int]: ...
+
+    def actions_of(self, user_id: str, event_types: frozenset[str] | None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ActionVocabulary:
+    """A model's actions as the positions a filter mask is over."""
+
+    version_arn: str
+    item_index: Mapping[str, int]
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_index)
+
+
+class ActionPeopleView:
+    """The request user's action interactions: the model's, then live ones (filters.evaluate.People)."""
+
+    def __init__(
+        self,
+        actions: Actions,
+        live: LiveEvents,
+        dataset_id: str | None,
+        trained_at: float,
+        users: Attributes | None,
+    ) -> None:
+        self.actions, self.live, self.dataset_id = actions, live, dataset_id
+        self.trained_at, self.users = trained_at, users
+
+    def interacted(self, user_id: str, event_types: frozenset[str] | None) -> np.ndarray:
+        trained = self.actions.actions_of(user_id, event_types)
+        if self.dataset_id is None:
+            return trained
+        index = self.actions.action_index
+        live = self.live.items_since(self.dataset_id, user_id, self.trained_at, event_types)
+        known = [index[a] for a in live if a in index]
+        return np.concatenate([trained, np.asarray(known, dtype=np.int64)])
+
+    def user_row(self, user_id: str) -> Mapping[str, Any] | None:
+        return None if self.users is None else self.users.row(user_id)
 
 
 class RequestFilters:
@@ -60,6 +112,10 @@ class RequestFilters:
         if not filter_arn:
             return None
         parsed = self._resolve(filter_arn, scene, scope, action)
+        if any(e.target == "ActionID" for e in parsed.expressions):
+            raise InvalidInput(
+                f"Filter {filter_arn} selects actions (ActionID); use it with GetActionRecommendations."
+            )
         items = scene.datasets.get("ITEMS")
         users = scene.datasets.get("USERS") if _reads_users(parsed) else None
         catalogue = CatalogueView(self.attributes.of(items) if items else None, scene.deployed)
@@ -68,12 +124,42 @@ class RequestFilters:
         )
         return allowed(parsed, values, catalogue, people, user_id, item_id)
 
+    def action_mask(
+        self,
+        scene: Scene,
+        actions: Actions,
+        filter_arn: str,
+        values: Mapping[str, str],
+        user_id: str | None,
+        scope: Scope,
+    ) -> np.ndarray:
+        """The actions an ActionID filter leaves, over ``actions.action_index``."""
+        parsed = self._resolve(filter_arn, scene, scope, "GetActionRecommendations")
+        if any(e.target != "ActionID" for e in parsed.expressions):
+            raise InvalidInput(
+                f"Filter {filter_arn} selects items or users; GetActionRecommendations takes a filter "
+                "on ActionID."
+            )
+        rows, users = scene.datasets.get("ACTIONS"), scene.datasets.get("USERS")
+        deployed = scene.deployed
+        vocabulary = ActionVocabulary(deployed.version_arn + "#actions", actions.action_index)
+        catalogue = CatalogueView(self.attributes.of(rows) if rows else None, vocabulary)
+        people = ActionPeopleView(
+            actions,
+            self.live,
+            scene.dataset_id("ACTION_INTERACTIONS"),
+            deployed.trained_at,
+            self.attributes.of(users) if users is not None and _reads_users(parsed) else None,
+        )
+        return allowed(parsed, values, catalogue, people, user_id, None)
+
     def ready(self, filter_arn: str, scene: Scene) -> bool:
         """Whether everything the filter reads is at hand (then a request may run inline)."""
         hit = self._parsed.get(filter_arn)
         if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
             return False
-        wanted = ["ITEMS"] + (["USERS"] if _reads_users(hit[2]) else [])
+        catalogue = "ACTIONS" if any(e.target == "ActionID" for e in hit[2].expressions) else "ITEMS"
+        wanted = [catalogue] + (["USERS"] if _reads_users(hit[2]) else [])
         return all(
             self.attributes.ready(str(scene.datasets[kind].attrs["_id"]))
             for kind in wanted

@@ -3,7 +3,8 @@
 Fed in-process by the events API right after each durable write, by the events other server
 processes took (InteractionsStore.follow), and at start-up by the recent ones
 (InteractionsStore.recent). Keyed by dataset id, then by user id (or session id for anonymous
-events).
+events). Action interactions are kept the same way, their ACTION_ID in the item's place and
+their type as action filters name it ("Not Taken" -> "not_taken").
 """
 
 from __future__ import annotations
@@ -31,20 +32,25 @@ class LiveEvents:
     def add(self, records: Iterable[dict[str, Any]]) -> None:
         with self._lock:
             for r in records:
-                if r.get("_type") != "INTERACTIONS" or not r.get("ITEM_ID"):
+                kind = r.get("_type")
+                if kind == "INTERACTIONS" and r.get("ITEM_ID"):
+                    item = r["ITEM_ID"]
+                    event_type = str(r.get("EVENT_TYPE") or r.get("_event_type") or "").lower()
+                    timestamp = int(r.get("TIMESTAMP") or 0)
+                    if timestamp > self._latest.get(r["_ds"], 0.0):
+                        self._latest[r["_ds"]] = float(timestamp)
+                    self._recent[r["_ds"]].append((float(r.get("_at", 0.0)), timestamp, item))
+                elif kind == "ACTION_INTERACTIONS" and r.get("ACTION_ID"):
+                    item = r["ACTION_ID"]
+                    event_type = str(r.get("EVENT_TYPE") or "").strip().lower().replace(" ", "_")
+                else:
                     continue
                 users = self._by_dataset[r["_ds"]]
-                timestamp = int(r.get("TIMESTAMP") or 0)
-                if timestamp > self._latest.get(r["_ds"], 0.0):
-                    self._latest[r["_ds"]] = float(timestamp)
-                self._recent[r["_ds"]].append((float(r.get("_at", 0.0)), timestamp, r["ITEM_ID"]))
-                keys: set[str] = {k for k in (r.get("USER_ID"), r.get("_session")) if k}
-                event_type = str(r.get("EVENT_TYPE") or r.get("_event_type") or "").lower()
-                for key in keys:
+                for key in {k for k in (r.get("USER_ID"), r.get("_session")) if k}:
                     queue = users.get(key)
                     if queue is None:
                         queue = users[key] = deque(maxlen=self.max_per_user)
-                    queue.append((float(r.get("_at", 0.0)), r["ITEM_ID"], event_type))
+                    queue.append((float(r.get("_at", 0.0)), item, event_type))
 
     def items_since(
         self, dataset_id: str, user: str, after: float, event_types: frozenset[str] | None = None

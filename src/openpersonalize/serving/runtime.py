@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from openpersonalize.errors import InvalidInput, NotImplementedYet, ResourceNotFound
+from openpersonalize.errors import InvalidInput, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.scope import Scope
@@ -32,6 +32,8 @@ from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
 from openpersonalize.store.metadata import MetadataStore, Resource
 
+# Action event types as live events keep them (serving/live.py).
+TAKEN, NOT_TAKEN = frozenset({"taken"}), frozenset({"not_taken", "viewed"})
 MAX_RESULTS = 500
 MAX_WITH_METADATA = 50
 MAX_PROMOTIONS = 1
@@ -217,13 +219,14 @@ class Runtime:
                 f"Campaign {target.campaign.arn} does not use a PERSONALIZED_ACTIONS recipe; "
                 "call GetRecommendations or GetPersonalizedRanking."
             )
-        if request.filter_arn:
-            raise NotImplementedYet(
-                "Filters on GetActionRecommendations are not implemented by this server yet."
-            )
         model = target.deployed.model
-        propensities = model.propensities(self.history(target, request.user_id))  # type: ignore[attr-defined]
+        taken, exposed = self._action_record(target, request.user_id)
+        propensities = model.propensities(self.history(target, request.user_id), taken, exposed)  # type: ignore[attr-defined]
         available = model.available(request.user_id, time.time())  # type: ignore[attr-defined]
+        if request.filter_arn:
+            available &= self.filters.action_mask(
+                target.scene, model, request.filter_arn, request.filter_values, request.user_id, scope,  # type: ignore[arg-type]
+            )  # fmt: skip
         values = model.value  # type: ignore[attr-defined]
         # Highest propensity first; equal ones go to the higher VALUE (AWS).
         order = [i for i in np.lexsort((-values, -propensities)).tolist() if available[i]]
@@ -269,6 +272,20 @@ class Runtime:
             if len(recent):
                 history = np.concatenate([history, recent])
         return history
+
+    def _action_record(self, target: Target, user: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """The user's TAKEN and NOT_TAKEN / VIEWED events per action: training's, then live ones."""
+        model: Any = target.deployed.model
+        taken, exposed = model.own_counts(user)
+        dataset_id = target.scene.dataset_id("ACTION_INTERACTIONS")
+        if user and dataset_id is not None:
+            index = model.action_index
+            after = target.deployed.trained_at
+            for counts, kinds in ((taken, TAKEN), (exposed, NOT_TAKEN)):
+                for action in self.live.items_since(dataset_id, user, after, kinds):
+                    if action in index:
+                        counts[index[action]] += 1
+        return taken, exposed
 
     def _sync_cold_items(self, target: Target) -> None:
         """Take in Items rows written since the last request: new items are recommendable at once."""
