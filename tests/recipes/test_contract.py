@@ -12,11 +12,13 @@ import pytest
 import scipy.sparse as sp
 
 from openpersonalize.data.fields import ParsedSchema, SchemaField
+from openpersonalize.data.item_features import catalogue_features
 from openpersonalize.data.snapshot import Snapshot, build_snapshot
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes import user_personalization
 from openpersonalize.recipes.next_best_action import action_key, combine
 from openpersonalize.recipes.registry import TRAINABLE, get_recipe, load_model
+from openpersonalize.serving.cold_items import NEIGHBOURS, ColdItems
 
 N_CLUSTERS, CLUSTER_SIZE, N_USERS, COLD_ITEMS = 3, 12, 90, 2
 HISTORY_RECIPES = [
@@ -199,6 +201,43 @@ class TestRecipeContract:
         history = np.array([item(snapshot, "i30"), item(snapshot, "i31")])
         np.testing.assert_array_equal(first.user_scores(history), second.user_scores(history))
         np.testing.assert_array_equal(first.item_scores(5), second.item_scores(5))
+
+    def test_a_new_item_after_training_is_scored_from_its_metadata(
+        self, name: str, snapshot: Snapshot
+    ) -> None:
+        """A PutItems after training, as serving takes it in (serving/cold_items.py): the new
+        item scores as the mean of the trained items with the same metadata, for users and for
+        related-item requests alike."""
+        if name == "aws-next-best-action":
+            pytest.skip("ranks actions only: a new item is history for it (see the out-of-vocabulary test)")
+        model = fitted(name, snapshot)
+        items = snapshot.items_table
+        assert items is not None
+        schema = ParsedSchema(
+            "Items", (SchemaField("ITEM_ID", "string"), SchemaField("CLUSTER", "string", categorical=True))
+        )
+        found = catalogue_features(schema, items, list(model.item_ids), 0.0, None)
+        assert found is not None
+        popularity = np.bincount(snapshot.items, minlength=len(model.item_ids))
+        cold = ColdItems(found[0], found[1].features, popularity > 0, None)
+        rows = {str(r["ITEM_ID"]): r for r in items.to_pylist()}
+        rows["new0"] = {"ITEM_ID": "new0", "CLUSTER": "c1"}
+        known = {str(i): n for n, i in enumerate(model.item_ids.tolist())}
+        assert cold.sync(1, lambda: list(rows), rows.get, known) == ["new0"]
+        same = [
+            n
+            for n in range(len(model.item_ids))
+            if popularity[n] and rows.get(str(model.item_ids[n]), {}).get("CLUSTER") == "c1"
+        ]
+        history = np.array([item(snapshot, "i1"), item(snapshot, "i4")])
+        for scores in (model.user_scores(history), model.item_scores(item(snapshot, "i1"))):
+            extended = cold.extend(scores)
+            assert len(extended) == len(model.item_ids) + 1 and np.isfinite(extended[-1])
+            # Its nearest trained items by metadata (the same CLUSTER), equally weighted.
+            # NEIGHBOURS of them: between the mean of the lowest and of the highest of them.
+            ordered = np.sort(scores[same])
+            k = min(NEIGHBOURS, len(ordered))
+            assert ordered[:k].mean() - 1e-6 <= extended[-1] <= ordered[-k:].mean() + 1e-6
 
     def test_unknown_hyperparameters_are_ignored(self, name: str, snapshot: Snapshot) -> None:
         model = get_recipe(name).fit(snapshot, {"no_such_hyperparameter": "banana"})
