@@ -215,3 +215,19 @@ def test_holdout_splits_take_a_fifth_per_user_and_the_newest_by_time() -> None:
     for user in range(snapshot.n_users):
         mine = snapshot.users == user
         assert snapshot.timestamps[mine & last].min() == snapshot.timestamps[mine].max()
+
+
+def test_the_ml1m_gsasrec_loader_finds_the_validation_users_and_their_next_item(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    (tmp_path / "train" / "input.txt").write_text("1 2 3\n4 5\n2 6 7 8\n")
+    (tmp_path / "val" / "input.txt").write_text("4 5 9\n")  # user 1's line plus one item
+    (tmp_path / "val" / "output.txt").write_text("3\n")
+    snapshot = quality.load_ml1m_gsasrec(tmp_path)
+    assert snapshot.n_interactions == 3 + 4 + 4
+    test = quality.validation_users_last(snapshot)
+    assert test.sum() == 1
+    assert snapshot.user_ids[snapshot.users[test]][0] == f"{quality.VALIDATION_USER}1"
+    assert snapshot.item_ids[snapshot.items[test]][0] == "3"
+    tuning = quality.validation_users_last(snapshot.subset(~test))
+    assert snapshot.item_ids[snapshot.subset(~test).items[tuning]].tolist() == ["9"]
