@@ -44,12 +44,25 @@ class Scene:
 
 
 class Actions(Protocol):
-    """What an action filter reads of a Next-Best-Action model (recipes/next_best_action.py)."""
+    """A Next-Best-Action model as serving reads it (recipes/next_best_action.py)."""
+
+    value: np.ndarray  # per action
+
+    @property
+    def action_ids(self) -> list[str]: ...
 
     @property
     def action_index(self) -> dict[str, int]: ...
 
     def actions_of(self, user_id: str, event_types: frozenset[str] | None) -> np.ndarray: ...
+
+    def own_counts(self, user_id: str | None) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def propensities(
+        self, history: np.ndarray, taken: np.ndarray | None = None, exposed: np.ndarray | None = None
+    ) -> np.ndarray: ...
+
+    def available(self, user_id: str | None, now: float) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.candidates import Candidates
 from openpersonalize.serving.decorations import Decorations
 from openpersonalize.serving.exploration import explore
-from openpersonalize.serving.filtering import RequestFilters, Scene
+from openpersonalize.serving.filtering import Actions, RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
 from openpersonalize.serving.promotions import Pick, pick, pick_with_promotion
@@ -219,18 +219,17 @@ class Runtime:
                 f"Campaign {target.campaign.arn} does not use a PERSONALIZED_ACTIONS recipe; "
                 "call GetRecommendations or GetPersonalizedRanking."
             )
-        model = target.deployed.model
-        taken, exposed = self._action_record(target, request.user_id)
-        propensities = model.propensities(self.history(target, request.user_id), taken, exposed)  # type: ignore[attr-defined]
-        available = model.available(request.user_id, time.time())  # type: ignore[attr-defined]
+        model = cast(Actions, target.deployed.model)  # a PERSONALIZED_ACTIONS recipe's model
+        taken, exposed = self._action_record(model, target, request.user_id)
+        propensities = model.propensities(self.history(target, request.user_id), taken, exposed)
+        available = model.available(request.user_id, time.time())
         if request.filter_arn:
             available &= self.filters.action_mask(
-                target.scene, model, request.filter_arn, request.filter_values, request.user_id, scope,  # type: ignore[arg-type]
-            )  # fmt: skip
-        values = model.value  # type: ignore[attr-defined]
+                target.scene, model, request.filter_arn, request.filter_values, request.user_id, scope
+            )
         # Highest propensity first; equal ones go to the higher VALUE (AWS).
-        order = [i for i in np.lexsort((-values, -propensities)).tolist() if available[i]]
-        ids = model.action_ids  # type: ignore[attr-defined]
+        order = [i for i in np.lexsort((-model.value, -propensities)).tolist() if available[i]]
+        ids = model.action_ids
         chosen = order[: request.num_results]
         return self._answer(target, [Scored(ids[i], float(propensities[i])) for i in chosen])
 
@@ -273,9 +272,10 @@ class Runtime:
                 history = np.concatenate([history, recent])
         return history
 
-    def _action_record(self, target: Target, user: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def _action_record(
+        self, model: Actions, target: Target, user: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The user's TAKEN and NOT_TAKEN / VIEWED events per action: training's, then live ones."""
-        model: Any = target.deployed.model
         taken, exposed = model.own_counts(user)
         dataset_id = target.scene.dataset_id("ACTION_INTERACTIONS")
         if user and dataset_id is not None:
