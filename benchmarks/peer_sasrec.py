@@ -143,7 +143,7 @@ def fit(train: Snapshot, params: dict[str, Any], *, seed: int = 0, log: Any = No
             optimizer.step()
         shuffle = rng.permutation(len(users))
         inputs, targets, users = inputs[shuffle], targets[shuffle], users[shuffle]
-        out_of_time = time.perf_counter() - started > TIME_BUDGET
+        out_of_time = time.perf_counter() - started > TIME_BUDGET  # read here: quality.py sets it
         if epoch % EVAL_EVERY == 0 or out_of_time:
             ndcg = validation_ndcg()
             if log is not None:

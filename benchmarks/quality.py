@@ -784,7 +784,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="comma-separated what-if recency floors: extra rows of aws-user-personalization at its "
         f"defaults with the model's recency floor replaced (the recipe uses {RECENCY_FLOOR:g})",
     )
+    parser.add_argument(
+        "--sasrec-seconds",
+        type=float,
+        default=peer_sasrec.TIME_BUDGET,
+        help="wall-clock budget of each SASRec peer fit (the paper trains ~200 epochs)",
+    )
     args = parser.parse_args(argv)
+    peer_sasrec.TIME_BUDGET = args.sasrec_seconds
     data = args.data or common.shared_data_dir()
     trials = args.trials or (QUICK_TRIALS if args.quick else DEFAULT_TRIALS)
     protocols = [p for p in PROTOCOLS if not args.only or p.name == args.only]
