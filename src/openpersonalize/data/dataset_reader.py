@@ -149,9 +149,10 @@ def _repeated_rows(table: pa.Table, alive: np.ndarray) -> np.ndarray:
         same &= pc.or_(equal, pc.and_(pc.is_null(a), pc.is_null(b))).to_numpy(zero_copy_only=False)
     repeated[candidates[same]] = True
     # A hash shared by different rows (vanishingly rare): settle those runs value by value.
-    run_ends = np.r_[np.flatnonzero(starts)[1:], len(rows)]
+    run_starts = np.flatnonzero(starts)
+    run_ends = np.r_[run_starts[1:], len(rows)]
     for run in np.unique(run_first[later[~same]]).tolist():
-        end = int(run_ends[np.searchsorted(np.flatnonzero(starts), run)])
+        end = int(run_ends[np.searchsorted(run_starts, run)])
         members = rows[run:end]
         seen: set[tuple[object, ...]] = set()
         for row, values in zip(members.tolist(), table.take(pa.array(members)).to_pylist(), strict=True):

@@ -45,6 +45,17 @@ class ParsedSchema:
         return None
 
 
+# Action_Interactions event types as filters name them (PutActionInteractions sends "Taken",
+# "Not Taken", "Viewed"; filters say TAKEN, NOT_TAKEN, VIEWED).
+ACTION_TAKEN = "taken"
+ACTION_EXPOSED = ("not_taken", "viewed")
+
+
+def action_event_type(value: str) -> str:
+    """An action event type in its one comparable form: "Not Taken" -> "not_taken"."""
+    return value.strip().lower().replace(" ", "_")
+
+
 def normalize_dataset_type(value: str) -> str:
     """'Interactions' / 'interactions' / 'Action_Interactions' -> 'INTERACTIONS' / 'ACTION_INTERACTIONS'."""
     return value.strip().upper()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from openpersonalize.data.fields import action_event_type
 from openpersonalize.errors import InvalidInput
 from openpersonalize.filters.syntax import Condition, CurrentItem, Expression, Filter, Param
 
@@ -125,8 +126,8 @@ def _condition_mask(
     if condition.field.dataset in ("Interactions", "Action_Interactions"):
         wanted = _strings(condition.values, values)
         # Action event types match "Not Taken" to NOT_TAKEN; item event types only by case.
-        space = "_" if condition.field.dataset == "Action_Interactions" else " "
-        types = None if "*" in wanted else frozenset(v.strip().lower().replace(" ", space) for v in wanted)
+        same = action_event_type if condition.field.dataset == "Action_Interactions" else _item_event_type
+        types = None if "*" in wanted else frozenset(same(v) for v in wanted)
         mask = np.zeros(n, dtype=bool)
         if user_id:
             mask[people.interacted(user_id, types)] = True
@@ -146,6 +147,10 @@ def _condition_mask(
         return np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         return _compare(numbers, condition.op, target)
+
+
+def _item_event_type(value: str) -> str:
+    return value.strip().lower()
 
 
 def _not_in_interactions(

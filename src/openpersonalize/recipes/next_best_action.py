@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from openpersonalize.data.fields import ACTION_EXPOSED, ACTION_TAKEN, action_event_type
 from openpersonalize.data.item_features import number
 from openpersonalize.data.snapshot import Snapshot
 from openpersonalize.errors import DataError
@@ -50,22 +51,14 @@ MIN_EVENTS = 50  # TAKEN, and NOT_TAKEN/VIEWED, before an action gets a propensi
 WINDOW_DAYS = 42  # ... within six weeks of the latest action interaction
 DAY = 86_400
 ACTIONS_FILE = "actions.npz"
-# Event types as event_kind() reads them (PutActionInteractions sends "Taken", "Not Taken", "Viewed").
-POSITIVE = "taken"
 NEWTON_STEPS = 12
 ALPHA_PRIOR = 1e-3  # pulls α towards logit(base rate) only for actions without interactions
 SLOPE_RIDGE = 1.0  # keeps β and γ small where few interactions say little
 OWN_PRIOR = 5.0  # a user's own record counts as much as this many events at the base rate
-EXPOSED = ("not_taken", "viewed")
 # Action_Interactions event types as bits of ``NextBestActionModel.kinds`` (what filters read);
 # any other type sets OTHER_KIND, which only "*" matches.
 KIND_BITS = {"taken": 1, "not_taken": 2, "viewed": 4}
 OTHER_KIND = 8
-
-
-def event_kind(event_type: str) -> str:
-    """An action event type as filters name it: "Not Taken" -> "not_taken"."""
-    return event_type.strip().lower().replace(" ", "_")
 
 
 def action_key(action_id: str) -> str:
@@ -79,7 +72,7 @@ def combine(interactions: pa.Table, action_interactions: pa.Table | None) -> pa.
     if action_interactions is not None and action_interactions.num_rows:
         taken = action_interactions.filter(
             pc.equal(
-                pc.utf8_lower(pc.utf8_trim_whitespace(action_interactions.column("EVENT_TYPE"))), POSITIVE
+                pc.utf8_lower(pc.utf8_trim_whitespace(action_interactions.column("EVENT_TYPE"))), ACTION_TAKEN
             )
         )
         ids = pc.binary_join_element_wise(pa.scalar(ACTION_PREFIX), taken.column("ACTION_ID"), "")
@@ -116,6 +109,7 @@ class NextBestActionModel(ItemItemModel):
     user_ids: np.ndarray = np.empty(0, object)
     _user_index: dict[str, int] | None = None
     _action_index: dict[str, int] | None = None
+    _action_columns: np.ndarray | sp.csr_matrix | None = None
 
     @property
     def action_ids(self) -> list[str]:
@@ -152,12 +146,20 @@ class NextBestActionModel(ItemItemModel):
         seen = np.unique(history[(history >= 0) & (history < self.n_items)])
         z = np.zeros(len(self.action_positions), np.float64)
         if len(seen):  # as in training: the sum of the history items' weights towards each action
-            rows = self.weights[seen]
-            raw = np.asarray(rows[:, self.action_positions].sum(axis=0), dtype=np.float64).ravel()
+            raw = np.asarray(self.action_columns[seen].sum(axis=0), dtype=np.float64).ravel()
             z = (raw - self.mean) / self.spread
         own = np.zeros_like(z) if taken is None or exposed is None else _own(taken, exposed, self.base_rate)
         logit = self.intercept + self.slope * z + self.own_slope * own
         return np.where(self.eligible, _sigmoid(logit), 0.0).astype(np.float32)
+
+    @property
+    def action_columns(self) -> np.ndarray | sp.csr_matrix:
+        """The item model's weights towards each action (items x actions), sliced once: a
+        request then reads its history's rows of these, not of the whole matrix."""
+        if self._action_columns is None:
+            columns = self.weights[:, self.action_positions]
+            self._action_columns = columns if isinstance(columns, np.ndarray) else sp.csr_matrix(columns)
+        return self._action_columns
 
     def own_counts(self, user_id: str | None) -> tuple[np.ndarray, np.ndarray]:
         """The user's TAKEN and NOT_TAKEN / VIEWED events per action in the training data."""
@@ -304,21 +306,21 @@ def _learn_rates(
             i = slot.get(str(row["ACTION_ID"]))
             if i is None:
                 continue
-            kind, when = event_kind(str(row["EVENT_TYPE"])), float(row["TIMESTAMP"])
+            kind, when = action_event_type(str(row["EVENT_TYPE"])), float(row["TIMESTAMP"])
             u = users.get(str(row["USER_ID"]))
             if u is not None:
                 bit = KIND_BITS.get(kind, OTHER_KIND)
                 kinds[(u, i)] = kinds.get((u, i), 0) | bit
             in_period = when >= latest - period * DAY
             in_window = when >= latest - WINDOW_DAYS * DAY
-            if u is not None and (kind == POSITIVE or kind in EXPOSED):
-                samples.append((u, i, kind == POSITIVE))
-            if kind == POSITIVE:
+            if u is not None and (kind == ACTION_TAKEN or kind in ACTION_EXPOSED):
+                samples.append((u, i, kind == ACTION_TAKEN))
+            if kind == ACTION_TAKEN:
                 taken[i] += in_period
                 recent_taken[i] += in_window
                 if u is not None:
                     last_taken[(u, i)] = max(last_taken.get((u, i), 0.0), when)
-            elif kind in EXPOSED:
+            elif kind in ACTION_EXPOSED:
                 exposed[i] += in_period
                 recent_exposed[i] += in_window
     model.eligible = (recent_taken >= MIN_EVENTS) & (recent_exposed >= MIN_EVENTS)
@@ -341,7 +343,8 @@ def _learn_rates(
     )
     # Each action's score spread over the users, to put a history's score on the same scale.
     histories = snapshot.matrix()
-    raw = np.asarray(histories @ _columns(model, model.action_positions), dtype=np.float32)
+    product = histories @ model.action_columns
+    raw = np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float32)
     model.mean = raw.mean(axis=0) if len(raw) else np.zeros(n, np.float32)
     spread = raw.std(axis=0) if len(raw) else np.ones(n, np.float32)
     model.spread = np.where(spread > 0, spread, 1.0).astype(np.float32)
@@ -407,11 +410,6 @@ def _fit_propensities(
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
-
-
-def _columns(model: ItemItemModel, positions: np.ndarray) -> np.ndarray:
-    columns = model.weights[:, positions]
-    return columns if isinstance(columns, np.ndarray) else columns.toarray()
 
 
 def _number(value: object, default: float) -> float:

@@ -125,7 +125,7 @@ class RequestFilters:
         if not filter_arn:
             return None
         parsed = self._resolve(filter_arn, scene, scope, action)
-        if any(e.target == "ActionID" for e in parsed.expressions):
+        if "ActionID" in _targets(parsed):
             raise InvalidInput(
                 f"Filter {filter_arn} selects actions (ActionID); use it with GetActionRecommendations."
             )
@@ -148,7 +148,7 @@ class RequestFilters:
     ) -> np.ndarray:
         """The actions an ActionID filter leaves, over ``actions.action_index``."""
         parsed = self._resolve(filter_arn, scene, scope, "GetActionRecommendations")
-        if any(e.target != "ActionID" for e in parsed.expressions):
+        if _targets(parsed) != {"ActionID"}:
             raise InvalidInput(
                 f"Filter {filter_arn} selects items or users; GetActionRecommendations takes a filter "
                 "on ActionID."
@@ -171,7 +171,7 @@ class RequestFilters:
         hit = self._parsed.get(filter_arn)
         if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
             return False
-        catalogue = "ACTIONS" if any(e.target == "ActionID" for e in hit[2].expressions) else "ITEMS"
+        catalogue = "ACTIONS" if "ActionID" in _targets(hit[2]) else "ITEMS"
         wanted = [catalogue] + (["USERS"] if _reads_users(hit[2]) else [])
         return all(
             self.attributes.ready(str(scene.datasets[kind].attrs["_id"]))
@@ -200,6 +200,11 @@ class RequestFilters:
                 f"campaign's ({scene.group_arn})."
             )
         return parsed
+
+
+def _targets(parsed: Filter) -> set[str]:
+    """What the filter's expressions select: ItemID, UserID and/or ActionID."""
+    return {expression.target for expression in parsed.expressions}
 
 
 def _reads_users(parsed: Filter) -> bool:

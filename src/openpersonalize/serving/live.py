@@ -14,6 +14,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
+from openpersonalize.data.fields import action_event_type
+
 MAX_PER_USER = 200
 # Latest interactions per dataset, for what trends (bounded: a few seconds of peak traffic).
 MAX_RECENT = 500_000
@@ -42,7 +44,7 @@ class LiveEvents:
                     self._recent[r["_ds"]].append((float(r.get("_at", 0.0)), timestamp, item))
                 elif kind == "ACTION_INTERACTIONS" and r.get("ACTION_ID"):
                     item = r["ACTION_ID"]
-                    event_type = str(r.get("EVENT_TYPE") or "").strip().lower().replace(" ", "_")
+                    event_type = action_event_type(str(r.get("EVENT_TYPE") or ""))
                 else:
                     continue
                 users = self._by_dataset[r["_ds"]]

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from openpersonalize.data.fields import ACTION_EXPOSED, ACTION_TAKEN
 from openpersonalize.errors import InvalidInput, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.recipes.exploration import Exploration
@@ -32,8 +33,7 @@ from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
 from openpersonalize.store.metadata import MetadataStore, Resource
 
-# Action event types as live events keep them (serving/live.py).
-TAKEN, NOT_TAKEN = frozenset({"taken"}), frozenset({"not_taken", "viewed"})
+TAKEN, EXPOSED = frozenset({ACTION_TAKEN}), frozenset(ACTION_EXPOSED)  # as live events keep them
 MAX_RESULTS = 500
 MAX_WITH_METADATA = 50
 MAX_PROMOTIONS = 1
@@ -281,7 +281,7 @@ class Runtime:
         if user and dataset_id is not None:
             index = model.action_index
             after = target.deployed.trained_at
-            for counts, kinds in ((taken, TAKEN), (exposed, NOT_TAKEN)):
+            for counts, kinds in ((taken, TAKEN), (exposed, EXPOSED)):
                 for action in self.live.items_since(dataset_id, user, after, kinds):
                     if action in index:
                         counts[index[action]] += 1
