@@ -790,6 +790,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=peer_sasrec.TIME_BUDGET,
         help="wall-clock budget of each SASRec peer fit (the paper trains ~200 epochs)",
     )
+    parser.add_argument(
+        "--models",
+        default="",
+        help="comma-separated words: run only the models whose names contain one (e.g. 'kNN,SASRec')",
+    )
     args = parser.parse_args(argv)
     peer_sasrec.TIME_BUDGET = args.sasrec_seconds
     data = args.data or common.shared_data_dir()
@@ -799,6 +804,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"no protocol named {args.only!r}; known: {', '.join(p.name for p in PROTOCOLS)}")
     models = [*MODELS]
     models[1:1] = [recency_floor_what_if(float(f)) for f in args.recency_floor.split(",") if f.strip()]
+    wanted = [w.strip().lower() for w in args.models.split(",") if w.strip()]
+    if wanted:
+        models = [m for m in models if any(w in m.name.lower() for w in wanted)]
+        if not models:
+            parser.error(f"no model matches --models {args.models!r}")
     load = os.getloadavg()[0]
     print(f"machine: {common.machine()}; load average {load:.1f}; data {data}")
     started = time.perf_counter()
@@ -827,6 +837,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("no data set found; nothing written")
         return
     suffix = (f"-{args.only}" if args.only else "") + ("-quick" if args.quick else "")
+    suffix += "-some-models" if wanted else ""
     out = args.out or RESULTS / f"quality{suffix}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     command = "PYTHONPATH=src .venv/bin/python benchmarks/quality.py " + " ".join(

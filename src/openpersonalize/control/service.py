@@ -7,6 +7,7 @@ from typing import Any
 
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources import (
+    batch_inference_job,
     campaign,
     dataset,
     dataset_group,
@@ -36,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     **solution.OPERATIONS,
     **solution_version.OPERATIONS,
     **campaign.OPERATIONS,
+    **batch_inference_job.OPERATIONS,
 }
 
 

@@ -34,7 +34,7 @@ from openpersonalize.control.lifecycle import (
 from openpersonalize.data.event_compaction import COMPACTION_JOB, CompactionReport, compact_event_log
 from openpersonalize.errors import DataError
 from openpersonalize.jobs import memory
-from openpersonalize.jobs.handlers import HANDLERS
+from openpersonalize.jobs.handlers import HANDLERS, IDLE_HOOKS, PART_HANDLERS
 from openpersonalize.jobs.runtime import JobRun, JobStopped
 from openpersonalize.jobs.scheduler import run_due_trainings
 from openpersonalize.recipes.threads import configure as configure_training_threads
@@ -94,6 +94,8 @@ class Worker:
             self.compact()
         job = self.ctx.store.claim_job(self.worker_id, time.time())
         if job is None:
+            for hook in IDLE_HOOKS:
+                hook()
             return False
         self._run(job)
         return True
@@ -134,6 +136,9 @@ class Worker:
                 self._fail(job, reason)
 
     def _run(self, job: Job) -> None:
+        if job.kind in PART_HANDLERS:
+            self._run_part(job)
+            return
         handler = HANDLERS.get(job.kind)
         if handler is None:
             self._fail(job, f"No handler for job type {job.kind}.")
@@ -172,6 +177,35 @@ class Worker:
             self._stopped(job)
             return
         self.ctx.store.finish_job(job.id)
+
+    def _run_part(self, job: Job) -> None:
+        """A part of another job (jobs/parts.py): its outcome is the job row's; no status changes."""
+        resource = self.ctx.store.get(job.resource_arn)
+        if resource is None or resource.status != CREATE_IN_PROGRESS:
+            self.ctx.store.finish_job(job.id, error="its job is no longer in progress")
+            return
+        beat = _Heartbeat(self, job, self._out_of_memory)
+        beat.start()
+        try:
+            PART_HANDLERS[job.kind](JobRun(self.ctx, job, resource, beat.set_progress))
+        except DataError as exc:
+            self.ctx.store.finish_job(job.id, error=str(exc))
+            return
+        except (MemoryError, JobOutOfMemory):
+            peak = max(beat.peak, memory.resident_bytes())
+            self.ctx.store.finish_job(job.id, error=memory.out_of_memory_reason(peak, self.memory_limit))
+            return
+        except Exception as exc:
+            log.error("job %s failed: %s", job.id, traceback.format_exc())
+            if _transient(exc) and job.attempts < self.settings.job_max_attempts:
+                self.ctx.store.requeue_job(job.id, time.time() + RETRY_DELAY_SECONDS * job.attempts)
+            else:
+                self.ctx.store.finish_job(job.id, error=_plain_reason(exc))
+            return
+        finally:
+            beat.stop()
+        if not beat.out_of_memory.is_set():
+            self.ctx.store.finish_job(job.id)
 
     def _stopped(self, job: Job) -> None:
         """The resource was stopped (CREATE STOPPING ends as CREATE STOPPED) or deleted: drop the job."""

@@ -4,27 +4,36 @@ Items schema, read from the same attributes filters read (PutItems changes show 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Protocol
 
 from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes.catalog import RecipeInfo
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.filtering import Scene
-from openpersonalize.store.metadata import Resource
 
 MAX_COLUMNS = 10
+
+
+class Answering(Protocol):
+    """What answers a request (serving/runtime.Target)."""
+
+    @property
+    def arn(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+    @property
+    def recipe(self) -> RecipeInfo: ...
+    @property
+    def scene(self) -> Scene: ...
 
 
 class Decorations:
     def __init__(self, attributes: AttributeStore) -> None:
         self.attributes = attributes
 
-    def columns(
-        self,
-        campaign: Resource,
-        recipe: RecipeInfo,
-        scene: Scene,
-        requested: Mapping[str, tuple[str, ...]],
-    ) -> tuple[str, ...]:
+    def columns(self, target: Answering, requested: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
         """The Items columns the request asks for, after AWS's checks (empty when none)."""
         if not requested:
             return ()
@@ -38,14 +47,14 @@ class Decorations:
             raise InvalidInput(
                 f"metadataColumns.ITEMS can name at most {MAX_COLUMNS} columns; got {len(columns)}."
             )
-        enabled = (campaign.attrs.get("campaignConfig") or {}).get("enableMetadataWithRecommendations")
-        if not enabled and not recipe.metadata_always:
+        enabled = target.config.get("enableMetadataWithRecommendations")
+        if not enabled and not target.recipe.metadata_always:
             raise InvalidInput(
-                f"Campaign {campaign.arn} does not return item metadata: set "
+                f"{target.label} {target.arn} does not return item metadata: set "
                 "campaignConfig.enableMetadataWithRecommendations to true (UpdateCampaign) to use "
                 "metadataColumns."
             )
-        items = scene.datasets.get("ITEMS")
+        items = target.scene.datasets.get("ITEMS")
         if items is None:
             raise InvalidInput(
                 "metadataColumns needs an Items dataset in the campaign's dataset group; it has none."

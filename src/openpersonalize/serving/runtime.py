@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,11 +42,14 @@ CACHE_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Target:
-    """A campaign resolved to what answers for it."""
+    """What answers a request: a campaign (or a batch job) resolved to its model and settings."""
 
-    campaign: Resource
+    arn: str  # the campaign's (or the batch job's)
+    label: str  # in messages: "Campaign", "Batch inference job"
+    config: Mapping[str, Any]  # campaignConfig (or batchInferenceJobConfig)
     recipe: RecipeInfo
     scene: Scene  # its model and its dataset group's datasets
+    record_served: bool = True  # answers carry a recommendationId that PutEvents may name
 
     @property
     def deployed(self) -> Deployed:
@@ -82,17 +85,17 @@ class Runtime:
         if not request.campaign_arn:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
         scope.check(request.campaign_arn, "GetRecommendations")
-        if len(request.promotions) > MAX_PROMOTIONS:
-            raise InvalidInput(f"promotions can hold at most {MAX_PROMOTIONS} promotion.")
-        k = _num_results(request.num_results, bool(request.metadata_columns))
-        target = self._target(request.campaign_arn)
-        columns = self.decorations.columns(
-            target.campaign, target.recipe, target.scene, request.metadata_columns
-        )
+        _check_shape(request)  # before the campaign is looked up, as AWS answers
+        return self.recommend_for(self._target(request.campaign_arn), request, scope)
+
+    def recommend_for(self, target: Target, request: Recommend, scope: Scope) -> Answer:
+        """GetRecommendations' pipeline for a resolved target (batch inference calls it per line)."""
+        k = _check_shape(request)
+        columns = self.decorations.columns(target, request.metadata_columns)
         kind = target.recipe.recipe_type
         if kind in ("PERSONALIZED_RANKING", "PERSONALIZED_ACTIONS", "USER_SEGMENTATION"):
             raise InvalidInput(
-                f"Campaign {target.campaign.arn} uses a {kind} recipe; call "
+                f"{target.label} {target.arn} uses a {kind} recipe; call "
                 + (
                     "GetPersonalizedRanking."
                     if kind == "PERSONALIZED_RANKING"
@@ -103,10 +106,10 @@ class Runtime:
             )
         if kind == "RELATED_ITEMS" and not request.item_id:
             raise InvalidInput(
-                f"itemId is required for campaign {target.campaign.arn} (a RELATED_ITEMS recipe)."
+                f"itemId is required for {target.label.lower()} {target.arn} (a RELATED_ITEMS recipe)."
             )
         if kind != "RELATED_ITEMS" and not request.user_id and target.recipe.needs_user:
-            raise InvalidInput(f"userId is required for campaign {target.campaign.arn}.")
+            raise InvalidInput(f"userId is required for {target.label.lower()} {target.arn}.")
         mask = functools.partial(
             self.filters.mask,
             target.scene,
@@ -118,7 +121,7 @@ class Runtime:
         self._sync_cold_items(target)
         allowed = mask(request.filter_arn, request.filter_values)
         if kind == "RELATED_ITEMS":
-            influence = (target.campaign.attrs.get("campaignConfig") or {}).get("rankingInfluence")
+            influence = target.config.get("rankingInfluence")
             candidates = Candidates.related_to(target.deployed, str(request.item_id), influence)
         elif hasattr(target.deployed.model, "trend_scores"):
             candidates = Candidates(target.deployed, dense=target.deployed.trends(self._events_after(target)))
@@ -136,7 +139,7 @@ class Runtime:
         else:
             picks = pick(candidates, k, allowed)
         if target.recipe.explores and target.deployed.cold_items is not None:
-            config = (target.campaign.attrs.get("campaignConfig") or {}).get("itemExplorationConfig")
+            config = target.config.get("itemExplorationConfig")
             picks = explore(
                 picks, candidates, k, allowed, Exploration.of(config), self._latest_interaction(target),
                 target.deployed.live_counts(self._events_after(target)), self._random,
@@ -162,14 +165,15 @@ class Runtime:
 
     def rank(self, request: Rank, scope: Scope) -> Answer:
         scope.check(request.campaign_arn, "GetPersonalizedRanking")
-        target = self._target(request.campaign_arn)
+        return self.rank_for(self._target(request.campaign_arn), request, scope)
+
+    def rank_for(self, target: Target, request: Rank, scope: Scope) -> Answer:
+        """GetPersonalizedRanking's pipeline for a resolved target (batch inference calls it per line)."""
         if target.recipe.recipe_type != "PERSONALIZED_RANKING":
             raise InvalidInput(
-                f"Campaign {target.campaign.arn} does not use a PERSONALIZED_RANKING recipe; call GetRecommendations."
+                f"{target.label} {target.arn} does not use a PERSONALIZED_RANKING recipe; call GetRecommendations."
             )
-        columns = self.decorations.columns(
-            target.campaign, target.recipe, target.scene, request.metadata_columns
-        )
+        columns = self.decorations.columns(target, request.metadata_columns)
         inputs = list(dict.fromkeys(request.input_list))
         limit = MAX_WITH_METADATA if columns else MAX_RESULTS
         if len(inputs) > limit:
@@ -216,7 +220,7 @@ class Runtime:
         target = self._target(request.campaign_arn)
         if target.recipe.recipe_type != "PERSONALIZED_ACTIONS":
             raise InvalidInput(
-                f"Campaign {target.campaign.arn} does not use a PERSONALIZED_ACTIONS recipe; "
+                f"{target.label} {target.arn} does not use a PERSONALIZED_ACTIONS recipe; "
                 "call GetRecommendations or GetPersonalizedRanking."
             )
         model = cast(Actions, target.deployed.model)  # a PERSONALIZED_ACTIONS recipe's model
@@ -311,7 +315,8 @@ class Runtime:
 
     def _answer(self, target: Target, items: list[Scored]) -> Answer:
         answer = Answer(items, _recommendation_id())
-        self.served.record(answer.recommendation_id, target.campaign.arn, [i.item_id for i in items])
+        if target.record_served:
+            self.served.record(answer.recommendation_id, target.arn, [i.item_id for i in items])
         return answer
 
     def _target(self, campaign_arn: str) -> Target:
@@ -324,18 +329,29 @@ class Runtime:
             raise ResourceNotFound(f"Resource Arn {campaign_arn} does not exist.")
         if campaign.status != "ACTIVE":
             raise InvalidInput(f"Campaign {campaign_arn} is not ACTIVE (status: {campaign.status}).")
-        version = self._version(campaign)
+        config = campaign.attrs.get("campaignConfig") or {}
+        target = self.target_of(self._version(campaign), campaign.arn, "Campaign", config)
+        self._targets[campaign_arn] = (now, target)
+        return target
+
+    def target_of(
+        self,
+        version: Resource,
+        arn: str,
+        label: str,
+        config: Mapping[str, Any],
+        *,
+        record_served: bool = True,
+    ) -> Target:
+        """A solution version made ready to answer for ``arn`` (a campaign or a batch job)."""
         recipe = BY_ARN[version.attrs["recipeArn"]]
         deployed = self.models.get(
             version.arn, f"models/{version.attrs['_id']}/", version.attrs.get("_trainedAt", 0.0)
         )
-        datasets = self.store.list("dataset", dataset_group_arn=campaign.dataset_group_arn).items
-        scene = Scene(
-            campaign.dataset_group_arn, deployed, {str(d.attrs["datasetType"]): d for d in datasets}
-        )
-        target = Target(campaign, recipe, scene)
-        self._targets[campaign_arn] = (now, target)
-        return target
+        group = version.dataset_group_arn
+        datasets = self.store.list("dataset", dataset_group_arn=group).items
+        scene = Scene(group, deployed, {str(d.attrs["datasetType"]): d for d in datasets})
+        return Target(arn, label, config, recipe, scene, record_served)
 
     def _version(self, campaign: Resource) -> Resource:
         if campaign.attrs.get("_followLatest"):
@@ -349,6 +365,13 @@ class Runtime:
         if version is None:
             raise InvalidInput(f"The solution version of campaign {campaign.arn} no longer exists.")
         return version
+
+
+def _check_shape(request: Recommend) -> int:
+    """The request's numResults, after the checks that need no campaign."""
+    if len(request.promotions) > MAX_PROMOTIONS:
+        raise InvalidInput(f"promotions can hold at most {MAX_PROMOTIONS} promotion.")
+    return _num_results(request.num_results, bool(request.metadata_columns))
 
 
 def _num_results(k: int, with_metadata: bool) -> int:

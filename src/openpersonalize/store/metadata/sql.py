@@ -219,14 +219,17 @@ class SqlMetadataStore:
             job.id = _insert_job(conn, job)
         return job.id
 
-    def claim_job(self, worker_id: str, now: float) -> Job | None:
-        """Atomically take the oldest runnable queued job (SKIP LOCKED on PostgreSQL)."""
+    def claim_job(self, worker_id: str, now: float, *, resource_arn: str | None = None) -> Job | None:
+        """Atomically take the oldest runnable queued job (SKIP LOCKED on PostgreSQL), or the oldest
+        of one resource's jobs (a job taking on its own parts)."""
         pick = (
             sa.select(jobs.c.id)
             .where(jobs.c.status == "queued", jobs.c.not_before <= now)
             .order_by(jobs.c.id)
             .limit(1)
         )
+        if resource_arn is not None:
+            pick = pick.where(jobs.c.resource_arn == resource_arn)
         if not self.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
         with self.transaction() as conn:

@@ -1,0 +1,119 @@
+"""Run a BatchInferenceJob: every input line through the GetRecommendations / GetPersonalizedRanking
+pipeline of serving (filters, exploration, cold items, live events) — the same code, in bulk."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from openpersonalize.errors import DataError, ServiceError
+from openpersonalize.jobs import batch_lines, parts
+from openpersonalize.jobs.runtime import JobRun
+from openpersonalize.scope import Scope
+from openpersonalize.serving.attributes import AttributeStore
+from openpersonalize.serving.live import LiveEvents
+from openpersonalize.serving.models import ModelCache
+from openpersonalize.serving.requests import Rank
+from openpersonalize.serving.runtime import Runtime, Target
+
+JOB_KIND = "batch-inference"
+PART_KIND = "batch-inference-part"
+LABEL = "Batch inference job"
+PROGRESS_EVERY_LINES = 500
+
+
+def run(run: JobRun) -> dict[str, Any]:
+    job = run.resource
+    _target(run)  # a model or filter that cannot serve fails the job before any part is queued
+    files = parts.stage(run, job.attrs["jobInput"]["s3DataSource"]["path"])
+    parts.run_parts(run, PART_KIND, files, run_part)
+    parts.join_outputs(run, files, job.attrs["jobOutput"]["s3DataDestination"]["path"])
+    return {}
+
+
+def run_part(run: JobRun) -> None:
+    """One part's lines -> its output lines (run by whichever worker took the part)."""
+    runtime, target = _target(run)
+    job = run.resource
+    scope = _scope_of(job.arn)
+    kind, scored = target.recipe.recipe_type, target.recipe.scored
+    num_results, filter_arn = int(job.attrs.get("numResults") or 25), job.attrs.get("filterArn")
+    lines = list(parts.part_lines(run))
+    with tempfile.TemporaryDirectory(prefix="op-part-") as temp:
+        out_path = Path(temp) / "out.jsonl"
+        with out_path.open("wb") as out:
+            for number, text in enumerate(lines, 1):
+                out.write(_answer(runtime, target, scope, text, kind, scored, num_results, filter_arn))
+                if number % PROGRESS_EVERY_LINES == 0:
+                    run.progress(number / len(lines))
+        run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
+    run.progress(1.0)
+
+
+def _answer(
+    runtime: Runtime,
+    target: Target,
+    scope: Scope,
+    text: bytes,
+    kind: str,
+    scored: bool,
+    k: int,
+    filter_arn: str | None,
+) -> bytes:
+    line: Any = text.decode("utf-8", "replace").strip()
+    try:
+        line = batch_lines.parse(text)
+        request = batch_lines.request_of(line, kind, k, filter_arn)
+        if isinstance(request, Rank):
+            answer = runtime.rank_for(target, request, scope)
+        else:
+            answer = runtime.recommend_for(target, request, scope)
+    except batch_lines.BadLine as error:
+        return batch_lines.error_line(line, str(error))
+    except ServiceError as error:  # what GetRecommendations would have refused the line with
+        return batch_lines.error_line(line, f"{error.code}: {error}")
+    return batch_lines.answer_line(line, answer, scored)
+
+
+# One serving runtime per worker process, for the batch job it is working on: the model, the Items
+# attributes and the live events after training are loaded once, not for every part; an idle
+# worker lets it go (forget).
+_lock = threading.Lock()
+_current: dict[tuple[int, str, float], tuple[Runtime, Target]] = {}
+
+
+def forget() -> None:
+    with _lock:
+        _current.clear()
+
+
+def _target(run: JobRun) -> tuple[Runtime, Target]:
+    job = run.resource
+    key = (id(run.ctx.store), job.arn, job.created)  # a job of the same name elsewhere is another
+    with _lock:
+        hit = _current.get(key)
+        if hit is not None:
+            return hit
+        ctx = run.ctx
+        version = ctx.store.get(job.attrs["solutionVersionArn"])
+        if version is None or version.status != "ACTIVE":
+            raise DataError(f"The solution version {job.attrs['solutionVersionArn']} is no longer ACTIVE.")
+        live = LiveEvents()
+        live.add(ctx.interactions.recent(time.time() - ctx.settings.live_events_window_seconds))
+        models = ModelCache(
+            ctx.objects, ctx.settings.data_dir / "job-model-cache", ctx.settings.model_cache_megabytes << 20
+        )
+        runtime = Runtime(ctx.store, models, live, AttributeStore(ctx.store, ctx.interactions))
+        config = job.attrs.get("batchInferenceJobConfig") or {}
+        target = runtime.target_of(version, job.arn, LABEL, config, record_served=False)
+        _current.clear()
+        _current[key] = (runtime, target)
+        return runtime, target
+
+
+def _scope_of(arn: str) -> Scope:
+    parts_ = arn.split(":")
+    return Scope(parts_[3], parts_[4], parts_[1])
