@@ -57,8 +57,6 @@ class SasrecConfig:
     # Wall-clock seconds after which training stops, within an epoch too (0 = no limit); the best
     # evaluation is kept.
     time_budget: float = 0.0
-    # Train on every event of long histories (consecutive windows of maxlen + 1), not only the latest.
-    every_window: bool = False
 
 
 @dataclass
@@ -223,19 +221,9 @@ def _loss(
 # -- training --------------------------------------------------------------------------------------
 
 
-def _windows(sequences: list[np.ndarray], maxlen: int, every: bool = False) -> list[np.ndarray]:
-    """Each user's latest maxlen + 1 events as tokens (item + 1) — with ``every``, also the earlier
-    windows, each sharing one event with the next so every event is a target once. Users with < 2
-    events teach nothing."""
-    out = []
-    for s in sequences:
-        end = len(s)
-        while end >= 2:
-            out.append(s[max(0, end - maxlen - 1) : end].astype(np.int64) + 1)
-            if not every:
-                break
-            end -= maxlen
-    return out
+def _windows(sequences: list[np.ndarray], maxlen: int) -> list[np.ndarray]:
+    """Each user's latest maxlen + 1 events as tokens (item + 1); users with < 2 events teach nothing."""
+    return [s[-(maxlen + 1) :].astype(np.int64) + 1 for s in sequences if len(s) >= 2]
 
 
 def _batches(windows: list[np.ndarray], batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -305,7 +293,7 @@ def train_sasrec(
     started = time.monotonic()
     report = report if report is not None else TrainingReport()
     report.history = []
-    windows = _windows(sequences, config.maxlen, config.every_window)
+    windows = _windows(sequences, config.maxlen)
     n_tokens = sum(len(w) - 1 for w in windows)
     max_epochs = config.epochs or epoch_budget(len(windows), n_tokens, config.batch_size)
     rng = np.random.default_rng(seed)
