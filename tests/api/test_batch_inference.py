@@ -223,3 +223,92 @@ def test_batch_from_and_to_s3(tmp_path, s3_server, s3_bucket):
         assert missing["status"] == "CREATE FAILED" and "No data files found" in missing["failureReason"]
     finally:
         live.stop()
+
+
+ITEM_AFFINITY = "arn:aws:personalize:::recipe/aws-item-affinity"
+ATTRIBUTE_AFFINITY = "arn:aws:personalize:::recipe/aws-item-attribute-affinity"
+
+
+def run_segments(personalize, version, source, destination, name="segments", **extra):
+    arn = personalize.create_batch_segment_job(
+        jobName=name,
+        solutionVersionArn=version,
+        jobInput={"s3DataSource": {"path": source}},
+        jobOutput={"s3DataDestination": {"path": destination}},
+        roleArn=ROLE,
+        **extra,
+    )["batchSegmentJobArn"]
+    return wait_for(
+        lambda: personalize.describe_batch_segment_job(batchSegmentJobArn=arn), "batchSegmentJob", 120
+    )
+
+
+def test_item_affinity_segments(personalize, shop, tmp_path):  # noqa: F811
+    _, version = train(personalize, shop["group"], ITEM_AFFINITY, "affinity")
+    source = write_lines(tmp_path / "items.json", [{"itemId": item(2, 25)}, {"itemId": item(0, 24)},
+                                                  {"itemId": "not-an-item"}, {"userId": "x"}])  # fmt: skip
+    done = run_segments(personalize, version, source.as_uri(), (tmp_path / "out").as_uri(), numResults=10)
+    assert done["status"] == "ACTIVE", done.get("failureReason")
+    assert done["numResults"] == 10
+    two, zero, unknown, no_item = read_output(tmp_path / "out" / "items.json.out")
+    assert two["input"] == {"itemId": item(2, 25)} and len(two["output"]["recommendedUsers"]) == 10
+    assert sum(group_of(u) == 2 for u in two["output"]["recommendedUsers"]) >= 8
+    assert sum(group_of(u) == 0 for u in zero["output"]["recommendedUsers"]) >= 8
+    assert unknown["output"] is None and "not in the training data" in unknown["error"]
+    assert "itemId is required" in no_item["error"]
+    # Users who interacted with the item are not prospects; a UserID filter on the Users dataset
+    # narrows the segment: only users aged 40 (group 2).
+    aged = make_filter(personalize, shop, "INCLUDE UserID WHERE Users.AGE = 40", "aged")
+    source = write_lines(tmp_path / "one.json", [{"itemId": item(0, 3)}])
+    done = run_segments(personalize, version, source.as_uri(), (tmp_path / "out2").as_uri(), name="aged",
+                        filterArn=aged)  # fmt: skip
+    assert done["status"] == "ACTIVE", done.get("failureReason")
+    (line,) = read_output(tmp_path / "out2" / "one.json.out")
+    assert line["output"]["recommendedUsers"] and {
+        group_of(u) for u in line["output"]["recommendedUsers"]
+    } == {2}
+    listed = personalize.list_batch_segment_jobs(solutionVersionArn=version)["batchSegmentJobs"]
+    assert {j["jobName"] for j in listed} == {"segments", "aged"}
+
+
+def test_item_attribute_affinity_segments(personalize, shop, tmp_path):  # noqa: F811
+    _, version = train(personalize, shop["group"], ATTRIBUTE_AFFINITY, "attributes")
+    query = 'ITEMS.category = "group3" AND ITEMS.COLOR = "red"'
+    source = write_lines(tmp_path / "attributes.json", [{"itemAttributes": query},
+                                                       {"itemAttributes": "ITEMS.CATEGORY IN (\"x\")"},
+                                                       {"itemAttributes": 'ITEMS.NOPE = "1"'}])  # fmt: skip
+    done = run_segments(personalize, version, source.as_uri(), (tmp_path / "out").as_uri())
+    assert done["status"] == "ACTIVE", done.get("failureReason")
+    good, bad_syntax, unknown_column = read_output(tmp_path / "out" / "attributes.json.out")
+    assert good["itemAttributes"] == query and len(good["output"]["recommendedUsers"]) == 25
+    assert sum(group_of(u) == 3 for u in good["output"]["recommendedUsers"]) >= 18
+    assert "expected ITEMS.<column>" in bad_syntax["error"] and "NOPE" in unknown_column["error"]
+    # More than 10 queries in one file fails the job (AWS's limit for this recipe).
+    many = write_lines(tmp_path / "many.json", [{"itemAttributes": query}] * 11)
+    failed = run_segments(personalize, version, many.as_uri(), (tmp_path / "o2").as_uri(), name="many")
+    assert failed["status"] == "CREATE FAILED" and "at most 10" in failed["failureReason"]
+
+
+def test_segment_job_refusals(personalize, shop, tmp_path):  # noqa: F811
+    up_version = version_of(personalize, shop["campaign"])
+    with pytest.raises(ClientError, match="USER_SEGMENTATION") as caught:
+        personalize.create_batch_segment_job(
+            jobName="wrong", solutionVersionArn=up_version, roleArn=ROLE,
+            jobInput={"s3DataSource": {"path": (tmp_path / "a.json").as_uri()}},
+            jobOutput={"s3DataDestination": {"path": (tmp_path / "o").as_uri()}},
+        )  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    _, version = train(personalize, shop["group"], ITEM_AFFINITY, "affinity")
+    with pytest.raises(ClientError, match="CreateBatchSegmentJob"):
+        personalize.create_batch_inference_job(
+            jobName="wrong", solutionVersionArn=version, roleArn=ROLE,
+            jobInput={"s3DataSource": {"path": (tmp_path / "a.json").as_uri()}},
+            jobOutput={"s3DataDestination": {"path": (tmp_path / "o").as_uri()}},
+        )  # fmt: skip
+    items_filter = make_filter(personalize, shop, 'INCLUDE ItemID WHERE Items.COLOR IN ("red")', "red")
+    source = write_lines(tmp_path / "one.json", [{"itemId": item(0, 3)}])
+    done = run_segments(
+        personalize, version, source.as_uri(), (tmp_path / "out").as_uri(), filterArn=items_filter
+    )
+    (line,) = read_output(tmp_path / "out" / "one.json.out")
+    assert done["status"] == "ACTIVE" and "takes a filter on UserID" in line["error"]

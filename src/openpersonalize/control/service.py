@@ -8,6 +8,7 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources import (
     batch_inference_job,
+    batch_segment_job,
     campaign,
     dataset,
     dataset_group,
@@ -38,6 +39,7 @@ HANDLERS: dict[str, Handler] = {
     **solution_version.OPERATIONS,
     **campaign.OPERATIONS,
     **batch_inference_job.OPERATIONS,
+    **batch_segment_job.OPERATIONS,
 }
 
 

@@ -84,6 +84,16 @@ class TypedHistories:
         codes = [self._codes[t] for t in event_types if t in self._codes]
         return items[np.isin(self.types[start:stop], codes)]
 
+    def users_with(self, event_types: frozenset[str] | None, *, other_than: bool = False) -> list[str]:
+        """Users with an event of these lower-case types (None = any), or with ``other_than``, an
+        event of some other type: a UserID filter's Interactions condition."""
+        codes = np.array([self._codes[t] for t in event_types or () if t in self._codes], np.int32)
+        hit = np.ones(len(self.types), bool) if event_types is None else np.isin(self.types, codes)
+        if other_than:
+            hit = ~hit
+        owners = np.repeat(np.arange(len(self.user_ids)), np.diff(self.indptr))
+        return self.user_ids[np.unique(owners[hit])].tolist()
+
     def save(self, directory: Path) -> None:
         np.savez(
             directory / FILE,

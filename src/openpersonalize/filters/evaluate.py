@@ -7,6 +7,7 @@
 - Items conditions read the items' metadata; a multi-valued categorical value ("a|b") matches
   when any of its values does. Interactions conditions match the items the user interacted with
   by those event types (case-insensitive; * is any type); Action_Interactions ones the actions.
+  In a UserID filter (batch segments) they match the users who have such events.
 - An IF clause reads the request user's metadata: when it does not hold, the expression is
   skipped. An EXCLUDE expression whose placeholders have no value is skipped too; an INCLUDE
   one is an error.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -39,6 +40,14 @@ class Catalogue(Protocol):
         ...
 
     def item_row(self, item_id: str) -> Mapping[str, object] | None: ...
+
+
+class UserCatalogue(Catalogue, Protocol):
+    """The users a UserID filter selects among (batch segment jobs)."""
+
+    def with_events(self, event_types: frozenset[str] | None, *, other_than: bool) -> np.ndarray:
+        """Mask of the users with an event of these types (or, ``other_than``, of another type)."""
+        ...
 
 
 class People(Protocol):
@@ -93,7 +102,10 @@ def _expression_mask(
     user_id: str | None,
     item_id: str | None,
 ) -> np.ndarray:
-    masks = [_condition_mask(c, values, catalogue, people, user_id, item_id) for c in expression.conditions]
+    masks = [
+        _condition_mask(c, values, catalogue, people, user_id, item_id, expression.target)
+        for c in expression.conditions
+    ]
     # AND binds tighter than OR: a OR b AND c = a OR (b AND c).
     terms = [masks[0]]
     for join, mask in zip(expression.joins, masks[1:], strict=True):
@@ -120,6 +132,7 @@ def _condition_mask(
     people: People,
     user_id: str | None,
     item_id: str | None,
+    selects: str = "ItemID",
 ) -> np.ndarray:
     n = catalogue.n_items
     column = condition.field.column
@@ -128,6 +141,8 @@ def _condition_mask(
         # Action event types match "Not Taken" to NOT_TAKEN; item event types only by case.
         same = action_event_type if condition.field.dataset == "Action_Interactions" else _item_event_type
         types = None if "*" in wanted else frozenset(same(v) for v in wanted)
+        if selects == "UserID":  # the users who have such events
+            return cast(UserCatalogue, catalogue).with_events(types, other_than=condition.op != "IN")
         mask = np.zeros(n, dtype=bool)
         if user_id:
             mask[people.interacted(user_id, types)] = True

@@ -1,10 +1,18 @@
-"""The JSON Lines of batch inference (spec §16): one input line -> one typed request -> one output line.
+"""The JSON Lines of batch inference and batch segment jobs (spec §16): one input line -> one typed
+request -> one output line.
 
     in : {"userId": "4638"}                                      USER_PERSONALIZATION, POPULAR_ITEMS
          {"itemId": "105"}                                       RELATED_ITEMS
          {"userId": "891", "itemList": ["27", "886", "101"]}     PERSONALIZED_RANKING
          any of them + "filterValues": {"GENRES": "\\"horror\\""}
     out: {"input": <the line>, "output": {"recommendedItems": [...], "scores": [...]}, "error": null}
+
+and of batch segment jobs:
+
+    in : {"itemId": "105"}                                       aws-item-affinity
+         {"itemAttributes": "ITEMS.genres = \\"Comedy\\""}        aws-item-attribute-affinity
+    out: {"input": {"itemId": "105"}, "output": {"recommendedUsers": [...]}}
+         {"itemAttributes": "...", "output": {"recommendedUsers": [...]}}
 
 A line that cannot be answered gets ``"output": null`` and the reason in ``"error"``; the job goes on.
 """
@@ -16,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from openpersonalize.serving.requests import Answer, Rank, Recommend
+from openpersonalize.serving.requests import Answer, Rank, Recommend, Segment
 
 MAX_ID_LENGTH = 256
 MAX_ITEM_LIST = 500
@@ -57,6 +65,30 @@ def request_of(
     needs_user = recipe_type == "USER_PERSONALIZATION"
     return Recommend(user_id=_id(line, "userId", required=needs_user), num_results=num_results,
                      filter_arn=filter_arn, filter_values=values)  # fmt: skip
+
+
+def segment_of(
+    line: Mapping[str, Any], by_attributes: bool, num_results: int, filter_arn: str | None
+) -> Segment:
+    """A batch segment line: {"itemId": ...} (Item-Affinity) or {"itemAttributes": ...}."""
+    values = _filter_values(line.get("filterValues"))
+    if by_attributes:
+        text = line.get("itemAttributes")
+        if not isinstance(text, str) or not text.strip():
+            raise BadLine('itemAttributes is required, such as "ITEMS.GENRES = \\"Comedy\\"".')
+        return Segment(
+            item_attributes=text, num_results=num_results, filter_arn=filter_arn, filter_values=values
+        )
+    item = _id(line, "itemId", required=True)
+    return Segment(item_id=item, num_results=num_results, filter_arn=filter_arn, filter_values=values)
+
+
+def segment_line(line: Any, users: list[str], by_attributes: bool) -> bytes:
+    """As AWS's examples show them: Item-Attribute-Affinity lines keep their members at the top."""
+    output = {"recommendedUsers": users}
+    if by_attributes and isinstance(line, dict):
+        return orjson.dumps({**line, "output": output}) + b"\n"
+    return orjson.dumps({"input": line, "output": output}) + b"\n"
 
 
 def answer_line(line: Any, answer: Answer, scored: bool) -> bytes:

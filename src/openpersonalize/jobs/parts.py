@@ -24,6 +24,7 @@ from openpersonalize.store.metadata import Job
 
 PART_LINES = 5_000
 WAIT_SECONDS = 0.2
+PROGRESS_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,12 @@ def part_lines(run: JobRun) -> Iterator[bytes]:
 
 def _run_inline(run: JobRun, part: Job, do_part: Callable[[JobRun], None]) -> None:
     ctx, worker = run.ctx, str(run.job.worker_id)
+    last = [0.0]
 
     def progress(fraction: float) -> None:
-        ctx.store.heartbeat(part.id, worker, time.time(), fraction)
+        if time.time() - last[0] >= PROGRESS_SECONDS:  # a database write: not for every line
+            last[0] = time.time()
+            ctx.store.heartbeat(part.id, worker, last[0], fraction)
 
     try:
         do_part(JobRun(ctx, part, run.resource, progress))

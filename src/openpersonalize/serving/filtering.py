@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from openpersonalize.errors import InvalidInput, ResourceNotFound
-from openpersonalize.filters.evaluate import allowed
+from openpersonalize.filters.evaluate import Catalogue, allowed
 from openpersonalize.filters.syntax import Filter, parse
 from openpersonalize.scope import Scope
 from openpersonalize.serving.attributes import Attributes, AttributeStore, CatalogueView, PeopleView
@@ -166,6 +166,17 @@ class RequestFilters:
         )
         return allowed(parsed, values, catalogue, people, user_id, None)
 
+    def user_mask(
+        self, scene: Scene, users: Catalogue, filter_arn: str, values: Mapping[str, str], scope: Scope
+    ) -> np.ndarray:
+        """The users a UserID filter leaves, over ``users`` (a segment model's users)."""
+        parsed = self._resolve(filter_arn, scene, scope, "CreateBatchSegmentJob")
+        if _targets(parsed) != {"UserID"}:
+            raise InvalidInput(
+                f"Filter {filter_arn} selects items or actions; a batch segment job takes a filter on UserID."
+            )
+        return allowed(parsed, values, users, _NO_USER, None, None)
+
     def ready(self, filter_arn: str, scene: Scene) -> bool:
         """Whether everything the filter reads is at hand (then a request may run inline)."""
         hit = self._parsed.get(filter_arn)
@@ -200,6 +211,19 @@ class RequestFilters:
                 f"campaign's ({scene.group_arn})."
             )
         return parsed
+
+
+class _NoUser:
+    """A segment has no request user: IF clauses and per-user Interactions conditions see none."""
+
+    def interacted(self, user_id: str, event_types: frozenset[str] | None) -> np.ndarray:
+        return np.empty(0, np.int64)
+
+    def user_row(self, user_id: str) -> Mapping[str, Any] | None:
+        return None
+
+
+_NO_USER = _NoUser()
 
 
 def _targets(parsed: Filter) -> set[str]:

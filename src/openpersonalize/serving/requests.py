@@ -61,6 +61,18 @@ class Rank:
     metadata_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One query of a batch segment job: the users most likely to interact with an item, or with
+    items of some attribute values."""
+
+    item_id: str | None = None
+    item_attributes: str | None = None
+    num_results: int = DEFAULT_RESULTS
+    filter_arn: str | None = None
+    filter_values: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class Scored:
     """One item of an answer."""

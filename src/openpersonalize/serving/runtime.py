@@ -20,7 +20,8 @@ from openpersonalize.errors import InvalidInput, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.scope import Scope
-from openpersonalize.serving.attributes import AttributeStore
+from openpersonalize.serving import segments
+from openpersonalize.serving.attributes import AttributeStore, CatalogueView
 from openpersonalize.serving.candidates import Candidates
 from openpersonalize.serving.decorations import Decorations
 from openpersonalize.serving.exploration import explore
@@ -28,7 +29,7 @@ from openpersonalize.serving.filtering import Actions, RequestFilters, Scene
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import Deployed, ModelCache
 from openpersonalize.serving.promotions import Pick, pick, pick_with_promotion
-from openpersonalize.serving.requests import MAX_ACTIONS, Act, Answer, Rank, Recommend, Scored
+from openpersonalize.serving.requests import MAX_ACTIONS, Act, Answer, Rank, Recommend, Scored, Segment
 from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
 from openpersonalize.store.metadata import MetadataStore, Resource
@@ -236,6 +237,33 @@ class Runtime:
         ids = model.action_ids
         chosen = order[: request.num_results]
         return self._answer(target, [Scored(ids[i], float(propensities[i])) for i in chosen])
+
+    def segment_for(self, target: Target, request: Segment, scope: Scope) -> list[str]:
+        """A batch segment query: the users most likely to interact with the item (or items)."""
+        if target.recipe.recipe_type != "USER_SEGMENTATION":
+            raise InvalidInput(f"{target.label} {target.arn} does not use a USER_SEGMENTATION recipe.")
+        deployed, scene = target.deployed, target.scene
+        if request.item_attributes is not None:
+            items_dataset = scene.datasets.get("ITEMS")
+            if items_dataset is None:
+                raise InvalidInput("itemAttributes needs an Items dataset in the dataset group; it has none.")
+            attributes = self.attributes.of(items_dataset)
+            items = segments.items_with(CatalogueView(attributes, deployed), attributes.columns,
+                                        request.item_attributes)  # fmt: skip
+        else:
+            index = deployed.item_index.get(str(request.item_id))
+            if index is None or not deployed.trained_on(index):
+                raise InvalidInput(f"Item {request.item_id} was not in the training data of this model.")
+            items = np.array([index])
+        allowed = None
+        if request.filter_arn:
+            users_dataset = scene.datasets.get("USERS")
+            vocabulary = segments.vocabulary_of(deployed)
+            users = segments.UserCatalogueView(
+                self.attributes.of(users_dataset) if users_dataset else None, vocabulary, deployed
+            )
+            allowed = self.filters.user_mask(scene, users, request.filter_arn, request.filter_values, scope)
+        return segments.top_users(deployed, items, request.num_results, allowed)
 
     def is_ready(self, campaign_arn: str | None, filter_arns: list[str], metadata: bool = False) -> bool:
         """True when the campaign is resolved, its model loaded and what its filters and metadata

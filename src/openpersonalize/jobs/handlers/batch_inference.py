@@ -4,18 +4,13 @@ pipeline of serving (filters, exploration, cold items, live events) — the same
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from openpersonalize.errors import DataError, ServiceError
-from openpersonalize.jobs import batch_lines, parts
+from openpersonalize.errors import ServiceError
+from openpersonalize.jobs import batch_lines, job_serving, parts
 from openpersonalize.jobs.runtime import JobRun
 from openpersonalize.scope import Scope
-from openpersonalize.serving.attributes import AttributeStore
-from openpersonalize.serving.live import LiveEvents
-from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.requests import Rank
 from openpersonalize.serving.runtime import Runtime, Target
 
@@ -38,7 +33,7 @@ def run_part(run: JobRun) -> None:
     """One part's lines -> its output lines (run by whichever worker took the part)."""
     runtime, target = _target(run)
     job = run.resource
-    scope = _scope_of(job.arn)
+    scope = job_serving.scope_of(job.arn)
     kind, scored = target.recipe.recipe_type, target.recipe.scored
     num_results, filter_arn = int(job.attrs.get("numResults") or 25), job.attrs.get("filterArn")
     lines = list(parts.part_lines(run))
@@ -51,6 +46,10 @@ def run_part(run: JobRun) -> None:
                     run.progress(number / len(lines))
         run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
     run.progress(1.0)
+
+
+def _target(run: JobRun) -> tuple[Runtime, Target]:
+    return job_serving.target_for(run, LABEL, run.resource.attrs.get("batchInferenceJobConfig") or {})
 
 
 def _answer(
@@ -76,44 +75,3 @@ def _answer(
     except ServiceError as error:  # what GetRecommendations would have refused the line with
         return batch_lines.error_line(line, f"{error.code}: {error}")
     return batch_lines.answer_line(line, answer, scored)
-
-
-# One serving runtime per worker process, for the batch job it is working on: the model, the Items
-# attributes and the live events after training are loaded once, not for every part; an idle
-# worker lets it go (forget).
-_lock = threading.Lock()
-_current: dict[tuple[int, str, float], tuple[Runtime, Target]] = {}
-
-
-def forget() -> None:
-    with _lock:
-        _current.clear()
-
-
-def _target(run: JobRun) -> tuple[Runtime, Target]:
-    job = run.resource
-    key = (id(run.ctx.store), job.arn, job.created)  # a job of the same name elsewhere is another
-    with _lock:
-        hit = _current.get(key)
-        if hit is not None:
-            return hit
-        ctx = run.ctx
-        version = ctx.store.get(job.attrs["solutionVersionArn"])
-        if version is None or version.status != "ACTIVE":
-            raise DataError(f"The solution version {job.attrs['solutionVersionArn']} is no longer ACTIVE.")
-        live = LiveEvents()
-        live.add(ctx.interactions.recent(time.time() - ctx.settings.live_events_window_seconds))
-        models = ModelCache(
-            ctx.objects, ctx.settings.data_dir / "job-model-cache", ctx.settings.model_cache_megabytes << 20
-        )
-        runtime = Runtime(ctx.store, models, live, AttributeStore(ctx.store, ctx.interactions))
-        config = job.attrs.get("batchInferenceJobConfig") or {}
-        target = runtime.target_of(version, job.arn, LABEL, config, record_served=False)
-        _current.clear()
-        _current[key] = (runtime, target)
-        return runtime, target
-
-
-def _scope_of(arn: str) -> Scope:
-    parts_ = arn.split(":")
-    return Scope(parts_[3], parts_[4], parts_[1])
