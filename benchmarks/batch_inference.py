@@ -22,7 +22,7 @@ import common
 import import_job
 import serving_common as sc
 
-TARGET_PER_WORKER = 20_000  # users per minute (issue: batch and business)
+TARGET_PER_WORKER = 20_000  # users per minute per worker
 ROLE = "arn:aws:iam::123456789012:role/bench"
 
 

@@ -21,7 +21,7 @@ import common
 import import_job
 import serving_common as sc
 
-# Targets (issue: recipes at scale) per recipe and size: seconds to ACTIVE and peak GiB.
+# Targets per recipe and size: seconds to ACTIVE and peak GiB.
 TARGETS = {
     ("aws-user-personalization", 10_000_000): (60.0, None),
     ("aws-user-personalization", 50_000_000): (900.0, 16.0),

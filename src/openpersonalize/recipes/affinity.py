@@ -6,7 +6,7 @@ affinity for item ``i`` is their history's score for it, ``x_u · B[:, i]``, so
 ``users_for(items)`` scores every user at once as ``X · B[:, items]`` summed over the items.
 Users who already interacted with an item are not counted for it (they are not prospects).
 Attribute queries become item sets (the Items rows matching the values) at segment time.
-Batch segment jobs read this model (the batch work of issue 15); offline metrics use
+Batch segment jobs read this model (serving/segments.py); offline metrics use
 ``evaluation/segments.py``. See docs/recipes/aws-item-affinity.md.
 """
 
