@@ -25,10 +25,17 @@ _ROW = "__row"
 
 
 def read_dataset(
-    store: MetadataStore, interactions: InteractionsStore, dataset_arn: str, *, sessions: bool = False
+    store: MetadataStore,
+    interactions: InteractionsStore,
+    dataset_arn: str,
+    *,
+    sessions: bool = False,
+    ingestion: str = "ALL",
 ) -> pa.Table:
     """Everything acknowledged for the dataset when the read starts: its parts and the records
-    still in the event log; with ``sessions``, each event's sessionId too (`_session`)."""
+    still in the event log; with ``sessions``, each event's sessionId too (`_session`).
+    ``ingestion`` BULK reads only what import jobs brought, PUT only what the events API wrote
+    (as dataset export jobs choose)."""
     dataset = store.get(dataset_arn)
     if dataset is None or dataset.kind != "dataset":
         raise ResourceNotFound(f"Resource Arn {dataset_arn} does not exist.")
@@ -42,11 +49,13 @@ def read_dataset(
     dataset_id = dataset.attrs["_id"]
     # The log first, then the parts: a compaction finishing in between then shows its records
     # twice (dropped as duplicates below) rather than not at all.
-    live = _live_rows(interactions.pending(dataset_id), schema)
+    live = _live_rows(interactions.pending(dataset_id), schema) if ingestion != "BULK" else []
     tables: list[pa.Table] = []
     written: list[np.ndarray] = []  # when each row was written: orders "newest record per id wins"
     event_ids: list[pa.Array | pa.ChunkedArray] = []
     for part in interactions.parts(dataset_id):
+        if ingestion != "ALL" and (part.source == BULK) != (ingestion == "BULK"):
+            continue
         stored = interactions.read_part(part)
         tables.append(_conform(stored, target))
         if part.source == BULK:

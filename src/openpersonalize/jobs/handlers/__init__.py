@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from openpersonalize.jobs import job_serving
-from openpersonalize.jobs.handlers import batch_inference, batch_segment, dataset_import, train
+from openpersonalize.jobs.handlers import (
+    batch_inference,
+    batch_segment,
+    dataset_export,
+    dataset_import,
+    train,
+)
 from openpersonalize.jobs.runtime import Handler, JobRun
 
 HANDLERS: dict[str, Handler] = {
     dataset_import.JOB_KIND: dataset_import.run,
+    dataset_export.JOB_KIND: dataset_export.run,
     train.JOB_KIND: train.run,
     batch_inference.JOB_KIND: batch_inference.run,
     batch_segment.JOB_KIND: batch_segment.run,
