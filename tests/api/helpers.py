@@ -83,7 +83,8 @@ def wait_for(describe: Any, key: str, timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.time() + timeout
     while True:
         resource: dict[str, Any] = describe()[key]
-        if resource["status"] in ("ACTIVE", "CREATE FAILED", "CREATE STOPPED"):
+        # Data deletion jobs end COMPLETED or FAILED.
+        if resource["status"] in ("ACTIVE", "CREATE FAILED", "CREATE STOPPED", "COMPLETED", "FAILED"):
             return resource
         if time.time() > deadline:
             raise AssertionError(f"still {resource['status']} after {timeout}s: {resource}")

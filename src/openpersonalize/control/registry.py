@@ -6,7 +6,8 @@ A new resource is one module in control/resources (its operations) plus its row 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,17 @@ class Kind:
     taggable: bool = True
     # Plural label when it lives in a dataset group and must be deleted before the group.
     group_child: str | None = None
+    # How its statuses read on the wire, where AWS names them otherwise (lifecycle.py's are stored).
+    status_names: Mapping[str, str] = field(default_factory=dict)
+
+
+# Data deletion jobs speak their own vocabulary (spec §18).
+_DELETION_STATUSES = {
+    "CREATE PENDING": "PENDING",
+    "CREATE IN_PROGRESS": "IN_PROGRESS",
+    "ACTIVE": "COMPLETED",
+    "CREATE FAILED": "FAILED",
+}
 
 
 _KINDS = (
@@ -31,7 +43,7 @@ _KINDS = (
     Kind("dataset-export-job", "Dataset export job", "datasetExportJobArn", "datasetExportJob",
          "datasetExportJobs", job=True),
     Kind("data-deletion-job", "Data deletion job", "dataDeletionJobArn", "dataDeletionJob",
-         "dataDeletionJobs", job=True),
+         "dataDeletionJobs", job=True, status_names=_DELETION_STATUSES),
     Kind("event-tracker", "Event tracker", "eventTrackerArn", "eventTracker", "eventTrackers",
          group_child="event trackers"),
     Kind("solution", "Solution", "solutionArn", "solution", "solutions", group_child="solutions"),

@@ -40,7 +40,7 @@ def view(resource: Resource) -> dict[str, Any]:
     out: dict[str, Any] = {
         "jobName" if declared.job else "name": resource.name,
         declared.arn_member: resource.arn,
-        "status": resource.status,
+        "status": declared.status_names.get(resource.status, resource.status),
         "creationDateTime": resource.created,
         "lastUpdatedDateTime": resource.updated,
     }

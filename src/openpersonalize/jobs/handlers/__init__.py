@@ -8,6 +8,7 @@ from openpersonalize.jobs import job_serving
 from openpersonalize.jobs.handlers import (
     batch_inference,
     batch_segment,
+    data_deletion,
     dataset_export,
     dataset_import,
     train,
@@ -17,6 +18,7 @@ from openpersonalize.jobs.runtime import Handler, JobRun
 HANDLERS: dict[str, Handler] = {
     dataset_import.JOB_KIND: dataset_import.run,
     dataset_export.JOB_KIND: dataset_export.run,
+    data_deletion.JOB_KIND: data_deletion.run,
     train.JOB_KIND: train.run,
     batch_inference.JOB_KIND: batch_inference.run,
     batch_segment.JOB_KIND: batch_segment.run,

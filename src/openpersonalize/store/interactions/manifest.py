@@ -75,6 +75,17 @@ class PartsManifest:
                 if known is None:
                     conn.execute(dataset_parts.insert().values(**_row(dataset_id, part)))
 
+    def replace_part(self, dataset_id: str, old_key: str, new: Part | None) -> bool:
+        """Swap one part for its rewritten copy (None: drop it) in one transaction; False when the
+        old part is no longer listed (a FULL import replaced it meanwhile): nothing changes."""
+        with self.metadata.transaction() as conn:
+            where = dataset_parts.c.dataset_id == dataset_id, dataset_parts.c.key == old_key
+            if conn.execute(dataset_parts.delete().where(*where)).rowcount == 0:
+                return False
+            if new is not None:
+                conn.execute(dataset_parts.insert().values(**_row(dataset_id, new)))
+        return True
+
     def event_parts_since(self, since: float) -> list[tuple[str, Part]]:
         """(dataset id, part) for every event part holding records written after ``since``."""
         query = sa.select(dataset_parts).where(

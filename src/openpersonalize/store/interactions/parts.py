@@ -7,6 +7,7 @@ Object keys: `datasets/<dataset id>/bulk/<import job>/part-<n>.parquet` for impo
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 import time
@@ -70,6 +71,21 @@ class PartStore:
 
     def add_event_parts(self, dataset_id: str, parts: Iterable[Part]) -> None:
         self.manifest.add_event_parts(dataset_id, parts)
+
+    def rewrite_part(self, dataset_id: str, part: Part, table: pa.Table, tag: str) -> bool:
+        """Replace a part by ``table`` (its rows minus some), under a new key ending in ``tag``;
+        the old file is deleted. False (and nothing changed) if the part was replaced meanwhile."""
+        new = None
+        if table.num_rows:
+            stem = part.key.removesuffix(".parquet")
+            new = dataclasses.replace(part, key=f"{stem}.{tag}.parquet", rows=table.num_rows)
+            self._put_table(new.key, table)
+        if not self.manifest.replace_part(dataset_id, part.key, new):
+            if new is not None:
+                self.objects.delete(new.key)
+            return False
+        self.objects.delete(part.key)
+        return True
 
     def recent_parts(self, since: float) -> Iterator[dict[str, Any]]:
         """Interaction records of event parts written after ``since``."""
