@@ -67,6 +67,8 @@ class Settings:
     model_cache_megabytes: int = 4096
     # At start-up, serving reloads compacted events this recent into its live per-user state.
     live_events_window_seconds: float = 30 * 86400.0
+    # Recommenders are retrained this often (AWS: every 7 days).
+    recommender_retrain_days: float = 7.0
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.
     validation_error_code: str = "InvalidInputException"
     log_level: str = "info"

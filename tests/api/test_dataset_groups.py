@@ -131,12 +131,12 @@ def test_tags_round_trip(personalize):
 
 def test_not_implemented_operation_is_a_clear_4xx(personalize):
     with pytest.raises(ClientError) as err:
-        personalize.describe_recommender(
-            recommenderArn="arn:aws:personalize:us-east-1:123456789012:recommender/r"
+        personalize.describe_metric_attribution(
+            metricAttributionArn="arn:aws:personalize:us-east-1:123456789012:metric-attribution/m"
         )
     response = err.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "DescribeRecommender" in response["Error"]["Message"]
+    assert "DescribeMetricAttribution" in response["Error"]["Message"]
 
 
 def test_every_response_has_a_request_id(server):

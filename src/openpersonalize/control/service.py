@@ -18,6 +18,7 @@ from openpersonalize.control.resources import (
     event_tracker,
     filter,
     recipe,
+    recommender,
     schema,
     solution,
     solution_version,
@@ -42,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
     **solution.OPERATIONS,
     **solution_version.OPERATIONS,
     **campaign.OPERATIONS,
+    **recommender.OPERATIONS,
     **batch_inference_job.OPERATIONS,
     **batch_segment_job.OPERATIONS,
 }

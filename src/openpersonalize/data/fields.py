@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -43,6 +44,10 @@ class ParsedSchema:
             if f.name == name:
                 return f
         return None
+
+    def without(self, names: set[str]) -> ParsedSchema:
+        """The schema less some columns (a recommender's trainingDataConfig excludes them)."""
+        return dataclasses.replace(self, fields=tuple(f for f in self.fields if f.name not in names))
 
 
 # Action_Interactions event types as filters name them (PutActionInteractions sends "Taken",

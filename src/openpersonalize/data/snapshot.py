@@ -102,11 +102,17 @@ def build_snapshot(
     users_table: pa.Table | None = None,
     event_type: str | None = None,
     event_value_threshold: float | None = None,
+    event_types_any_case: tuple[str, ...] = (),
 ) -> Snapshot:
-    """Select training events (eventType / eventValueThreshold) and encode them."""
+    """Select training events (eventType, or any of ``event_types_any_case`` whatever their case,
+    as recommenders' use cases take them; eventValueThreshold) and encode them."""
     table = interactions
     if event_type:
         table = table.filter(pc.equal(table.column("EVENT_TYPE"), event_type))
+    if event_types_any_case and "EVENT_TYPE" in table.column_names:
+        lowered = pc.utf8_lower(table.column("EVENT_TYPE"))
+        wanted_types = pa.array([t.lower() for t in event_types_any_case], pa.string())
+        table = table.filter(pc.fill_null(pc.is_in(lowered, value_set=wanted_types), False))
     if event_value_threshold is not None and "EVENT_VALUE" in table.column_names:
         table = table.filter(pc.greater_equal(table.column("EVENT_VALUE"), event_value_threshold))
     if "USER_ID" in table.column_names:

@@ -1,4 +1,5 @@
-"""Automatic training (performAutoTraining): a new solution version every N days (default 7).
+"""Automatic training (performAutoTraining): a new solution version every N days (default 7); and
+recommenders, which AWS retrains every 7 days (`recommender_retrain_days`), while ACTIVE.
 
 The first automatic version comes `auto_training_first_delay_seconds` after the solution is
 created (AWS: within an hour) unless a version exists by then. Any worker may run this; a
@@ -12,6 +13,7 @@ import re
 
 from openpersonalize.control.context import Context
 from openpersonalize.control.lifecycle import ACTIVE, IN_FLIGHT
+from openpersonalize.control.resources import recommender as recommenders
 from openpersonalize.control.resources.common import all_of
 from openpersonalize.control.resources.solution_version import start_training
 from openpersonalize.store.metadata import Resource
@@ -67,4 +69,30 @@ def run_due_trainings(ctx: Context, now: float) -> list[str]:
             continue
         log.info("automatic training of %s started: %s", solution.arn, arn)
         started.append(arn)
+    return started
+
+
+def run_due_retrainings(ctx: Context, now: float) -> list[str]:
+    """A new training for every ACTIVE recommender whose newest one is older than the interval."""
+    started = []
+    interval = ctx.settings.recommender_retrain_days * 86400.0
+    for recommender in all_of(ctx, recommenders.KIND, statuses=[ACTIVE, *IN_FLIGHT]):
+        recommender = recommenders.settle(ctx, recommender)
+        if recommender.status != ACTIVE:
+            continue
+        latest = ctx.store.list(recommenders.VERSION_KIND, parent_arn=recommender.arn, limit=1).items
+        if not latest or latest[0].status in IN_FLIGHT or now < latest[0].created + interval:
+            continue
+        due = latest[0].created + interval
+        claimed: list[bool] = []
+
+        def claim(current: Resource, due: float = due, claimed: list[bool] = claimed) -> None:
+            if float(current.attrs.get("_retrainClaimed", 0.0)) < due:
+                current.attrs["_retrainClaimed"] = now
+                claimed.append(True)
+
+        ctx.store.update(recommender.arn, modify=claim)
+        if claimed:
+            started.append(recommenders.start_training(ctx, recommender))
+            log.info("retraining recommender %s: %s", recommender.arn, started[-1])
     return started

@@ -36,7 +36,7 @@ from openpersonalize.errors import DataError
 from openpersonalize.jobs import memory
 from openpersonalize.jobs.handlers import HANDLERS, IDLE_HOOKS, PART_HANDLERS
 from openpersonalize.jobs.runtime import JobRun, JobStopped
-from openpersonalize.jobs.scheduler import run_due_trainings
+from openpersonalize.jobs.scheduler import run_due_retrainings, run_due_trainings
 from openpersonalize.recipes.threads import configure as configure_training_threads
 from openpersonalize.store.metadata import Job
 
@@ -89,6 +89,7 @@ class Worker:
         if now - self._last_schedule > self.settings.scheduler_tick_seconds:
             self._last_schedule = now
             run_due_trainings(self.ctx, now)
+            run_due_retrainings(self.ctx, now)
         if now - self._last_compaction > self.settings.compaction_seconds:
             self._last_compaction = now
             self.compact()

@@ -78,8 +78,12 @@ def _domain(name: str, domain: str, base: str, description: str) -> RecipeInfo:
         kind = "RELATED_ITEMS"
     elif "popular" in name or "trending" in name:
         kind = "POPULAR_ITEMS"
-    scored = base not in ("aws-sims", "aws-popularity-count", "aws-trending-now")
-    return RecipeInfo(name, kind, description, name, domain=domain, trained_by=base, scored=scored)
+    scored = base not in ("aws-sims", "aws-popularity-count", "aws-trending-now", "aws-similar-items")
+    explores = base == "aws-user-personalization"  # Recommended for you, Top picks for you
+    return RecipeInfo(
+        name, kind, description, name, domain=domain, trained_by=base, scored=scored, explores=explores,
+        needs_user=kind != "POPULAR_ITEMS" or "popular" in name,
+    )  # fmt: skip
 
 
 RECIPES: tuple[RecipeInfo, ...] = (
@@ -260,7 +264,7 @@ RECIPES: tuple[RecipeInfo, ...] = (
     ),
     _domain("aws-ecomm-recommended-for-you", "ECOMMERCE", "aws-user-personalization", "Recommended for you."),
     _domain("aws-vod-because-you-watched-x", "VIDEO_ON_DEMAND", "aws-sims", "Because you watched X."),
-    _domain("aws-vod-more-like-x", "VIDEO_ON_DEMAND", "aws-sims", "More like X."),
+    _domain("aws-vod-more-like-x", "VIDEO_ON_DEMAND", "aws-similar-items", "More like X."),
     _domain("aws-vod-most-popular", "VIDEO_ON_DEMAND", "aws-popularity-count", "Most popular."),
     _domain("aws-vod-trending-now", "VIDEO_ON_DEMAND", "aws-trending-now", "Trending now."),
     _domain("aws-vod-top-picks", "VIDEO_ON_DEMAND", "aws-user-personalization", "Top picks for you."),

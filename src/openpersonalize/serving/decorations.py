@@ -51,7 +51,9 @@ class Decorations:
         if not enabled and not target.recipe.metadata_always:
             raise InvalidInput(
                 f"{target.label} {target.arn} does not return item metadata: set "
-                "campaignConfig.enableMetadataWithRecommendations to true (UpdateCampaign) to use "
+                f"{'recommenderConfig' if target.label == 'Recommender' else 'campaignConfig'}"
+                ".enableMetadataWithRecommendations to true "
+                f"({'UpdateRecommender' if target.label == 'Recommender' else 'UpdateCampaign'}) to use "
                 "metadataColumns."
             )
         items = target.scene.datasets.get("ITEMS")

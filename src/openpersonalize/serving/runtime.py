@@ -6,6 +6,7 @@ Every request runs one pipeline: resolve the campaign to its deployed model → 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -19,6 +20,7 @@ from openpersonalize.data.fields import ACTION_EXPOSED, ACTION_TAKEN
 from openpersonalize.errors import InvalidInput, ResourceNotFound
 from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
 from openpersonalize.recipes.exploration import Exploration
+from openpersonalize.recipes.use_cases import USE_CASES
 from openpersonalize.scope import Scope
 from openpersonalize.serving import segments
 from openpersonalize.serving.attributes import AttributeStore, CatalogueView
@@ -39,6 +41,9 @@ MAX_RESULTS = 500
 MAX_WITH_METADATA = 50
 MAX_PROMOTIONS = 1
 CACHE_SECONDS = 1.0
+ACTIVE = "ACTIVE"
+IN_FLIGHT = ("CREATE PENDING", "CREATE IN_PROGRESS")
+RECOMMENDER_VERSION = "recommender-version"  # a recommender's trainings (control/resources/recommender.py)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Target:
     recipe: RecipeInfo
     scene: Scene  # its model and its dataset group's datasets
     record_served: bool = True  # answers carry a recommendationId that PutEvents may name
+    # A recommender's use case: the user's items of these event types are not recommended again.
+    excludes: frozenset[str] = frozenset()
 
     @property
     def deployed(self) -> Deployed:
@@ -82,7 +89,14 @@ class Runtime:
             if request.campaign_arn:
                 raise InvalidInput("Give either campaignArn or recommenderArn, not both.")
             scope.check(request.recommender_arn, "GetRecommendations")
-            raise ResourceNotFound(f"Resource Arn {request.recommender_arn} does not exist.")
+            _check_shape(request)
+            target = self._recommender_target(request.recommender_arn)
+            use_case = USE_CASES[target.recipe.name]
+            if use_case.needs_user and not request.user_id:
+                raise InvalidInput(f"userId is required for recommender {target.arn} ({target.recipe.name}).")
+            if use_case.needs_item and not request.item_id:
+                raise InvalidInput(f"itemId is required for recommender {target.arn} ({target.recipe.name}).")
+            return self.recommend_for(target, request, scope)
         if not request.campaign_arn:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
         scope.check(request.campaign_arn, "GetRecommendations")
@@ -121,6 +135,8 @@ class Runtime:
         )
         self._sync_cold_items(target)
         allowed = mask(request.filter_arn, request.filter_values)
+        if target.excludes and request.user_id:
+            allowed = self._without_own(target, request.user_id, allowed)
         if kind == "RELATED_ITEMS":
             influence = target.config.get("rankingInfluence")
             candidates = Candidates.related_to(target.deployed, str(request.item_id), influence)
@@ -380,6 +396,40 @@ class Runtime:
         datasets = self.store.list("dataset", dataset_group_arn=group).items
         scene = Scene(group, deployed, {str(d.attrs["datasetType"]): d for d in datasets})
         return Target(arn, label, config, recipe, scene, record_served)
+
+    def _recommender_target(self, recommender_arn: str) -> Target:
+        now = time.monotonic()
+        hit = self._targets.get(recommender_arn)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        recommender = self.store.get(recommender_arn)
+        if recommender is None or recommender.kind != "recommender":
+            raise ResourceNotFound(f"Resource Arn {recommender_arn} does not exist.")
+        trained = self.store.list(
+            RECOMMENDER_VERSION, parent_arn=recommender.arn, statuses=[ACTIVE], limit=1
+        ).items
+        # Still CREATE PENDING on record until a Describe settles it, but trained: it may answer.
+        creating = recommender.status in IN_FLIGHT and trained
+        if (recommender.status != ACTIVE and not creating) or not trained:
+            raise InvalidInput(f"Recommender {recommender_arn} is not ACTIVE (status: {recommender.status}).")
+        config = recommender.attrs.get("recommenderConfig") or {}
+        target = self.target_of(trained[0], recommender.arn, "Recommender", config)
+        excludes = frozenset(t.lower() for t in USE_CASES[target.recipe.name].excludes)
+        target = dataclasses.replace(target, excludes=excludes)
+        self._targets[recommender_arn] = (now, target)
+        return target
+
+    def _without_own(self, target: Target, user: str, allowed: np.ndarray | None) -> np.ndarray:
+        """``allowed`` less the items the user already bought / watched (the use case's rule)."""
+        deployed = target.deployed
+        result = np.ones(deployed.n_items, dtype=bool) if allowed is None else allowed.copy()
+        if deployed.typed_histories is not None:
+            result[deployed.typed_histories.items_of(user, target.excludes)] = False
+        dataset_id = target.scene.interactions_id
+        if dataset_id is not None:
+            live = self.live.items_since(dataset_id, user, deployed.trained_at, target.excludes)
+            result[deployed.indices(live)] = False
+        return result
 
     def _version(self, campaign: Resource) -> Resource:
         if campaign.attrs.get("_followLatest"):

@@ -50,6 +50,7 @@ def gather(run: JobRun, recipe: RecipeInfo) -> TrainingData:
     version = run.resource
     config = version.attrs.get("solutionConfig") or {}
     event_type, threshold = version.attrs.get("eventType"), config.get("eventValueThreshold")
+    use_case_events = tuple(version.attrs.get("_eventTypes") or ())  # a recommender's
     interactions = _read(run, "INTERACTIONS", sessions=True)
     if interactions is None and recipe.needs_interactions:
         raise DataError("Create failed. The dataset group has no Interactions dataset.")
@@ -60,9 +61,10 @@ def gather(run: JobRun, recipe: RecipeInfo) -> TrainingData:
         users_table=_read(run, "USERS"),
         event_type=event_type,
         event_value_threshold=float(threshold) if threshold not in (None, "") else None,
+        event_types_any_case=use_case_events,
     )
     if recipe.needs_interactions:
-        check_minimums(run, snapshot, event_type)
+        check_minimums(run, snapshot, event_type or " or ".join(t.capitalize() for t in use_case_events))
     features = None
     if recipe.recipe_type == "PERSONALIZED_ACTIONS":
         snapshot = _with_actions(run, interactions)
@@ -115,13 +117,20 @@ def _datasets(run: JobRun) -> dict[str, Any]:
 
 
 def _read(run: JobRun, dataset_type: str, *, sessions: bool = False) -> pa.Table | None:
+    """The dataset's table, less the columns a recommender's trainingDataConfig excludes."""
     dataset = _datasets(run).get(dataset_type)
     if dataset is None:
         return None
-    return read_dataset(run.ctx.store, run.ctx.interactions, dataset.arn, sessions=sessions)
+    table = read_dataset(run.ctx.store, run.ctx.interactions, dataset.arn, sessions=sessions)
+    excluded = set((run.resource.attrs.get("_excludedColumns") or {}).get(dataset_type, ()))
+    return table.drop_columns([c for c in table.column_names if c in excluded]) if excluded else table
 
 
 def _schema_of(run: JobRun, dataset_type: str) -> ParsedSchema | None:
     dataset = _datasets(run).get(dataset_type)
     schema = run.ctx.store.get(dataset.attrs["schemaArn"]) if dataset is not None else None
-    return parse_schema(schema.attrs["schema"]) if schema is not None else None
+    if schema is None:
+        return None
+    parsed = parse_schema(schema.attrs["schema"])
+    excluded = set((run.resource.attrs.get("_excludedColumns") or {}).get(dataset_type, ()))
+    return parsed.without(excluded) if excluded else parsed
