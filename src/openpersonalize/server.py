@@ -18,6 +18,7 @@ from starlette.routing import Route
 from threadpoolctl import threadpool_limits
 
 from openpersonalize.api import metrics, protocol, runtime_wire
+from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
@@ -28,15 +29,18 @@ from openpersonalize.data.events import EventIngestor
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.data.text_embedding import warm_for
 from openpersonalize.serving.attributes import AttributeStore
+from openpersonalize.serving.attribution import Attribution
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
 from openpersonalize.settings import Settings
 from openpersonalize.store.interactions import InteractionsStore, open_interactions
+from openpersonalize.store.metadata.series import AttributionSeries
 from openpersonalize.store.metadata.sql import SqlMetadataStore
 from openpersonalize.store.objects.factory import open_object_store
 
 log = logging.getLogger(__name__)
+ATTRIBUTION_FLUSH_SECONDS = 1.0
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Services:
     ingestor: EventIngestor
     runtime: Runtime
     live: LiveEvents
+    attribution: Attribution
 
     def close(self) -> None:
         self.ctx.interactions.close()
@@ -58,7 +63,8 @@ def open_context(settings: Settings, *, writer: bool = False) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlMetadataStore(settings.resolved_metadata_url)
     objects = open_object_store(settings.resolved_object_url, settings)
-    return Context(settings, store, objects, open_interactions(settings, store, objects, writer=writer))
+    interactions = open_interactions(settings, store, objects, writer=writer)
+    return Context(settings, store, objects, interactions, AttributionSeries(store))
 
 
 def build_services(settings: Settings) -> Services:
@@ -77,7 +83,10 @@ def build_services(settings: Settings) -> Services:
     ingestor = EventIngestor(ctx.store, ctx.interactions)
     ingestor.listeners.append(runtime.observe)
     ingestor.recommendations = runtime.served.shown
-    return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live)
+    attribution = Attribution(ctx.store, ctx.series, runtime.attributes)
+    attribution.flush()  # reads which groups measure what
+    ingestor.listeners.append(attribution.observe)  # this process's events only: each is counted once
+    return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live, attribution)
 
 
 def _warm_text_model(ctx: Context) -> None:
@@ -117,7 +126,10 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
     plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
-    gauges = metrics.registry(metrics.EventLogCollector(services.ctx.store, services.ctx.interactions))
+    gauges = metrics.registry(
+        metrics.EventLogCollector(services.ctx.store, services.ctx.interactions),
+        metrics.AttributionCollector(services.ctx.store, services.ctx.series),
+    )
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -132,15 +144,23 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             _seal_periodically(services.ctx.interactions, settings.event_log_seal_seconds)
         )
         follower = asyncio.create_task(_follow_other_processes(services, settings.tail_seconds))
+        flusher = asyncio.create_task(_flush_attribution(services.attribution))
         yield
         sealer.cancel()
         follower.cancel()
+        flusher.cancel()
+        await run_in_threadpool(services.attribution.flush)  # the last second's sums
         services.close()
 
     app = Starlette(
         routes=[
             Route("/health", guarded(health, plain_auth), methods=["GET"]),
             Route("/metrics", guarded(prometheus, plain_auth), methods=["GET"]),
+            Route(
+                "/attribution/series",
+                guarded(series_endpoint(services.ctx.store, services.ctx.series), plain_auth),
+                methods=["GET"],
+            ),
             Route(
                 "/{path:path}",
                 dispatcher.handle,
@@ -161,6 +181,16 @@ async def _seal_periodically(interactions: InteractionsStore, every: float) -> N
             await run_in_threadpool(interactions.seal)
         except Exception:
             log.exception("sealing the event log failed")
+
+
+async def _flush_attribution(attribution: Attribution) -> None:
+    """Add the metric sums of this process's events to the shared series every second."""
+    while True:
+        await asyncio.sleep(ATTRIBUTION_FLUSH_SECONDS)
+        try:
+            await run_in_threadpool(attribution.flush)
+        except Exception:
+            log.exception("adding metric attribution sums failed (kept for the next try)")
 
 
 async def _follow_other_processes(services: Services, every: float) -> None:

@@ -129,14 +129,14 @@ def test_tags_round_trip(personalize):
         personalize.list_tags_for_resource(resourceArn=arn + "x")
 
 
-def test_not_implemented_operation_is_a_clear_4xx(personalize):
-    with pytest.raises(ClientError) as err:
-        personalize.describe_metric_attribution(
-            metricAttributionArn="arn:aws:personalize:us-east-1:123456789012:metric-attribution/m"
-        )
-    response = err.value.response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "DescribeMetricAttribution" in response["Error"]["Message"]
+def test_every_operation_is_implemented_and_an_unknown_one_is_a_clear_error(server):
+    from openpersonalize.api import protocol
+    from openpersonalize.errors import NotImplementedYet
+
+    control = server.services.control
+    assert set(protocol.operations(protocol.SERVICES[0])) <= control.implemented()
+    with pytest.raises(NotImplementedYet, match="CreateSomethingNew"):
+        control.call("CreateSomethingNew", {})
 
 
 def test_every_response_has_a_request_id(server):

@@ -162,13 +162,14 @@ class SigV4OrBasic:
     def __init__(self, verifier: SigV4Verifier) -> None:
         self.verifier = verifier
 
-    def check(self, method: str, raw_path: str, query: str, headers: Mapping[str, str]) -> None:
+    def check(self, method: str, raw_path: str, query: str, headers: Mapping[str, str]) -> str:
+        """The caller's account, once its signature or Basic credentials check out."""
         header = headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic":
             signed = self.verifier.check_headers(headers)
             self.verifier.verify(signed, method, raw_path, query, headers, b"")
-            return
+            return signed.key.account
         try:
             access_key, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
@@ -176,6 +177,7 @@ class SigV4OrBasic:
         key = self.verifier.keys.get(access_key)
         if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
             raise UnrecognizedClient("The security token included in the request is invalid.")
+        return key.account
 
 
 def parse_credentials(text: str) -> dict[str, Key]:

@@ -5,6 +5,7 @@ Gauges are read when scraped, so they are true at that moment and cost nothing i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -12,8 +13,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from openpersonalize.data.event_compaction import COMPACTION_JOB
+from openpersonalize.serving.attribution import RETENTION_SECONDS
 from openpersonalize.store.interactions import InteractionsStore
 from openpersonalize.store.metadata import MetadataStore
+from openpersonalize.store.metadata.series import AttributionSeries
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -45,6 +48,33 @@ class EventLogCollector(Collector):
                 "When compaction of this event log last ran.",
                 value=runs[-1].heartbeat,
             )
+
+
+class AttributionCollector(Collector):
+    """Metric attribution: each metric's sum per source over the last 14 days (what AWS keeps)."""
+
+    def __init__(self, store: MetadataStore, series: AttributionSeries) -> None:
+        self.store = store
+        self.series = series
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["metric_attribution", "metric", "event_type", "source"]
+        values = GaugeMetricFamily(
+            "openpersonalize_attribution_metric_value",
+            "A metric attribution's metric summed over the last 14 days, per event attribution source.",
+            labels=labels,
+        )
+        samples = GaugeMetricFamily(
+            "openpersonalize_attribution_metric_samples",
+            "Events that added to the metric over the last 14 days, per event attribution source.",
+            labels=labels,
+        )
+        for point in self.series.totals(int(time.time() - RETENTION_SECONDS)):
+            names = [point.attribution_arn, point.metric_name, point.event_type, point.source]
+            values.add_metric(names, point.value)
+            samples.add_metric(names, point.samples)
+        yield values
+        yield samples
 
 
 def registry(*collectors: Collector) -> CollectorRegistry:

@@ -1,8 +1,10 @@
-"""Routes outside the three AWS APIs (/health, /metrics): plain GETs that honour --credentials too.
+"""Routes outside the three AWS APIs (/health, /metrics, /attribution): plain GETs that honour
+--credentials too.
 
 With credentials configured, such a request must be SigV4-signed or carry HTTP Basic
 authentication with a configured access key id and its secret (what probes and Prometheus send);
-otherwise it gets 401 and an AWS-style error body.
+otherwise it gets 401 and an AWS-style error body. The caller's account is then in
+``request.state.account`` (routes that show one account's data keep to it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def guarded(endpoint: Endpoint, auth: SigV4OrBasic | None) -> Endpoint:
     async def checked(request: Request) -> Response:
         raw_path = request.scope.get("raw_path", request.scope["path"].encode()).decode("latin-1")
         try:
-            auth.check(request.method, raw_path, request.url.query, request.headers)
+            request.state.account = auth.check(request.method, raw_path, request.url.query, request.headers)
         except ServiceError as exc:
             response = error_response(exc, RUNTIME, str(uuid.uuid4()))
             response.status_code = 401

@@ -13,6 +13,7 @@ from openpersonalize.scope import Scope
 from openpersonalize.settings import Settings
 from openpersonalize.store.interactions import InteractionsStore
 from openpersonalize.store.metadata import MetadataStore
+from openpersonalize.store.metadata.series import AttributionSeries
 from openpersonalize.store.objects import ObjectStore
 
 
@@ -22,6 +23,7 @@ class Context:
     store: MetadataStore
     objects: ObjectStore
     interactions: InteractionsStore
+    series: AttributionSeries  # metric attribution's time series
     clock: Callable[[], float] = field(default=time.time)
 
     def now(self) -> float:

@@ -17,6 +17,7 @@ from openpersonalize.control.resources import (
     dataset_import_job,
     event_tracker,
     filter,
+    metric_attribution,
     recipe,
     recommender,
     schema,
@@ -44,6 +45,7 @@ HANDLERS: dict[str, Handler] = {
     **solution_version.OPERATIONS,
     **campaign.OPERATIONS,
     **recommender.OPERATIONS,
+    **metric_attribution.OPERATIONS,
     **batch_inference_job.OPERATIONS,
     **batch_segment_job.OPERATIONS,
 }

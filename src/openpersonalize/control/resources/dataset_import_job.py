@@ -40,6 +40,16 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         raise InvalidInput(
             "importMode INCREMENTAL needs existing bulk data in the dataset; run a FULL import first."
         )
+    if p.get("publishAttributionMetricsToS3"):
+        owners = ctx.store.list("metric-attribution", dataset_group_arn=dataset.dataset_group_arn).items
+        output = ((owners[0].attrs.get("metricsOutputConfig") or {}) if owners else {}).get(
+            "s3DataDestination"
+        ) or {}
+        if not output.get("path"):
+            raise InvalidInput(
+                "publishAttributionMetricsToS3 needs a metric attribution in the dataset group with "
+                "metricsOutputConfig.s3DataDestination.path set."
+            )
     arn = call.scope.arn(KIND, p["jobName"])
     ensure_name_free(ctx, arn, "Dataset import job", p["jobName"])
     attrs: dict[str, Any] = {

@@ -13,6 +13,7 @@ from openpersonalize.data.fields import ParsedSchema
 from openpersonalize.data.locations import DataFile, list_data_files, open_data_file
 from openpersonalize.data.schema import parse_schema
 from openpersonalize.errors import DataError
+from openpersonalize.jobs import attribution_report
 from openpersonalize.jobs.runtime import JobRun
 from openpersonalize.store.interactions import BULK, Part
 
@@ -52,6 +53,13 @@ def run(run: JobRun) -> dict[str, Any]:
         raise DataError(
             f"The import has {rows} interaction records; an interactions import job needs at least {minimum}."
         )
+    try:  # metric attribution first: an unwritable report fails the import, which then adds nothing
+        attribution_report.report(
+            run, dataset, lambda: pa.concat_tables([ctx.interactions.read_part(p) for p in parts])
+        )
+    except BaseException:
+        ctx.interactions.discard(part.key for part in parts)
+        raise
     now = time.time()  # every part of one import counts as written now
     parts = [dataclasses.replace(p, written=now, first_at=now, last_at=now) for p in parts]
     replace = run.resource.attrs.get("importMode", "FULL") == "FULL"

@@ -86,3 +86,17 @@ events = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),  # the record, as JSON
     sa.Index("ix_events_dataset", "dataset_id", "id"),
 )
+
+# Metric attribution (serving/attribution.py): the sum of a metric's values per event attribution
+# source and 15-minute window (its start, epoch seconds) — our stand-in for CloudWatch.
+attribution_metrics = sa.Table(
+    "attribution_metrics",
+    metadata,
+    sa.Column("attribution_arn", sa.String(512), primary_key=True),
+    sa.Column("metric_name", sa.String(256), primary_key=True),
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("window", sa.BigInteger, primary_key=True),
+    sa.Column("event_type", sa.String(256), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("samples", sa.BigInteger, nullable=False),
+)
