@@ -7,6 +7,10 @@ other in the same run: embedded (SQLite + this machine's event log, fsync'd) and
 committed to PostgreSQL with fsync and synchronous commit on, as a deployment across machines).
 
     PYTHONPATH=src .venv/bin/python benchmarks/put_events_http.py --seconds 20 --concurrency 32
+
+``--attribution compare`` runs the embedded store twice, without and with a metric attribution
+(two metrics, every event counted), and prints the server CPU per event of each and their ratio
+(target: attribution adds at most 10%).
 """
 
 from __future__ import annotations
@@ -23,11 +27,25 @@ import common
 import httpx
 import psutil
 
+ATTRIBUTION_TARGET = 1.10  # server CPU per event, with / without
 
-def setup(url: str) -> str:
+
+def setup(url: str, attribution: bool = False) -> str:
     personalize = common.client("personalize", url)
     group, _ = common.create_interactions_dataset(personalize)
-    return str(personalize.create_event_tracker(name="bench", datasetGroupArn=group)["trackingId"])
+    tracking = str(personalize.create_event_tracker(name="bench", datasetGroupArn=group)["trackingId"])
+    if attribution:
+        personalize.create_metric_attribution(
+            name="bench",
+            datasetGroupArn=group,
+            metrics=[
+                {"eventType": "click", "metricName": "CLICKS", "expression": "SAMPLECOUNT()"},
+                {"eventType": "click", "metricName": "NEWEST", "expression": "SUM(INTERACTIONS.TIMESTAMP)"},
+            ],
+            metricsOutputConfig={"roleArn": "arn:aws:iam::123456789012:role/bench"},
+        )
+        time.sleep(1.5)  # the server re-reads metric attributions every second
+    return tracking
 
 
 async def drive(url: str, tracking_id: str, seconds: float, concurrency: int) -> tuple[int, list[float]]:
@@ -47,7 +65,11 @@ async def drive(url: str, tracking_id: str, seconds: float, concurrency: int) ->
                     "userId": user,
                     "sessionId": f"s-{user}",
                     "eventList": [
-                        {"eventType": "click", "itemId": f"i{rng.randrange(50_000)}", "sentAt": time.time()}
+                        {
+                            "eventType": "click",
+                            "itemId": f"i{rng.randrange(50_000)}",
+                            "sentAt": time.time(),
+                        }
                         for _ in range(10)
                     ],
                 }
@@ -62,12 +84,13 @@ async def drive(url: str, tracking_id: str, seconds: float, concurrency: int) ->
     return sent, latencies
 
 
-def measure(store: str, args: argparse.Namespace, metadata_url: str = "") -> None:
+def measure(store: str, args: argparse.Namespace, metadata_url: str = "", attribution: bool = False) -> float:
+    """Prints the run's figures; returns the server's CPU microseconds per event."""
     with (
         tempfile.TemporaryDirectory(prefix="op-bench-") as tmp,
         common.running_server(Path(tmp), workers=0, metadata_url=metadata_url) as server,
     ):
-        tracking_id = setup(server.url)
+        tracking_id = setup(server.url, attribution)
         # Client and server share the machine's cores, so say how much CPU each side used.
         server_process, own_process = psutil.Process(server.proc.pid), psutil.Process()
         database = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
@@ -91,6 +114,7 @@ def measure(store: str, args: argparse.Namespace, metadata_url: str = "") -> Non
         f"CPU during the run: server {server_cpu:.1f}s ({server_cpu / sent * 1e6:.0f} us/event),"
         f" PostgreSQL {database_cpu:.1f}s, load generator {client_cpu:.1f}s, on {psutil.cpu_count()} cores"
     )
+    return server_cpu / sent * 1e6
 
 
 def main() -> None:
@@ -98,9 +122,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--store", choices=["embedded", "shared", "both"], default="both")
+    parser.add_argument("--attribution", choices=["off", "on", "compare"], default="off")
     args = parser.parse_args()
+    if args.attribution == "compare":
+        plain = measure("embedded, no metric attribution", args)
+        measured = measure("embedded, with a metric attribution", args, attribution=True)
+        ratio = measured / plain
+        verdict = "met" if ratio <= ATTRIBUTION_TARGET else "MISSED"
+        print(
+            f"metric attribution: {ratio:.3f}x server CPU per event (target <= {ATTRIBUTION_TARGET}x: {verdict})"
+        )
+        return
     if args.store in ("embedded", "both"):
-        measure("embedded", args)
+        measure("embedded", args, attribution=args.attribution == "on")
     if args.store in ("shared", "both"):
         with common.durable_postgres() as url:
             measure("shared (PostgreSQL)", args, url)

@@ -27,9 +27,6 @@ class Metric:
     dataset: str | None = None  # "ITEMS" | "INTERACTIONS" for sum
     column: str | None = None
 
-    def matches(self, event_type: str | None) -> bool:
-        return (event_type or "").lower() == self.event_type.lower()
-
     def value_of(self, record: Mapping[str, Any], item_row: Mapping[str, Any] | None) -> float | None:
         """The event's contribution (None: it has no value for this metric)."""
         if self.function == "samplecount":

@@ -141,7 +141,7 @@ def _condition_mask(
         # Action event types match "Not Taken" to NOT_TAKEN; item event types only by case.
         same = action_event_type if condition.field.dataset == "Action_Interactions" else _item_event_type
         types = None if "*" in wanted else frozenset(same(v) for v in wanted)
-        if selects == "UserID":  # the users who have such events
+        if selects == "UserID" and hasattr(catalogue, "with_events"):  # over users: who has such events
             return cast(UserCatalogue, catalogue).with_events(types, other_than=condition.op != "IN")
         mask = np.zeros(n, dtype=bool)
         if user_id:

@@ -10,6 +10,7 @@ outright loses at most its last second of sums (never the events, which are in t
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import defaultdict
@@ -37,6 +38,14 @@ class Attributed:
     arn: str
     metrics: tuple[Metric, ...]
     items: Resource | None  # the Items dataset, for SUM(ITEMS.<column>)
+
+    @functools.cached_property
+    def by_event_type(self) -> dict[str, tuple[Metric, ...]]:
+        """Lower-case event type -> its metrics: one lookup per event."""
+        found: dict[str, list[Metric]] = defaultdict(list)
+        for metric in self.metrics:
+            found[metric.event_type.lower()].append(metric)
+        return {kind: tuple(metrics) for kind, metrics in found.items()}
 
 
 def source_of(record: dict[str, Any]) -> str:
@@ -85,20 +94,21 @@ def contributions(
         attributed = by_dataset.get(record.get("_ds", ""))
         if attributed is None or record.get("_type") != "INTERACTIONS":
             continue
-        event_type = record.get("_event_type") or record.get("EVENT_TYPE")
+        metrics = attributed.by_event_type.get(
+            str(record.get("_event_type") or record.get("EVENT_TYPE")).lower()
+        )
         timestamp = float(record.get("TIMESTAMP") or 0)
-        if timestamp < oldest:
+        if not metrics or timestamp < oldest:
             continue  # AWS reports only events less than 14 days old
-        for metric in attributed.metrics:
-            if not metric.matches(event_type):
-                continue
+        source, window = source_of(record), window_of(timestamp)
+        for metric in metrics:
             row = None
             if metric.dataset == "ITEMS" and attributed.items is not None and record.get("ITEM_ID"):
                 row = item_row(attributed.items, str(record["ITEM_ID"]))
             value = metric.value_of(record, row)
             if value is None:
                 continue
-            key = (attributed.arn, metric.name, source_of(record), window_of(timestamp))
+            key = (attributed.arn, metric.name, source, window)
             entry = sums.setdefault(key, [metric.event_type, 0.0, 0])
             entry[1] += value
             entry[2] += 1
@@ -117,8 +127,8 @@ class Attribution:
         self._pruned = 0.0
 
     def observe(self, records: list[dict[str, Any]]) -> None:
-        if not self._by_dataset:
-            return  # no metric attribution anywhere: nothing to do per event
+        if not records or records[0].get("_ds") not in self._by_dataset:
+            return  # a request writes to one dataset: not one that is measured
         self.observe_sums(
             contributions(records, self._by_dataset, self._item_row, time.time() - RETENTION_SECONDS)
         )
