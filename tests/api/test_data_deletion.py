@@ -100,3 +100,30 @@ def test_deletion_failures_say_why(live, tmp_path):
     statuses = {j["jobName"]: j["status"] for j in
                 personalize.list_data_deletion_jobs(datasetGroupArn=shop["group"])["dataDeletionJobs"]}  # fmt: skip
     assert statuses == {"strangers": "FAILED", "wrong": "FAILED", "missing": "FAILED"}
+
+
+@pytest.mark.s3
+def test_deletion_list_from_s3(tmp_path, s3_server, s3_bucket):
+    s3 = s3_server.settings()
+    live = start_server(
+        tmp_path / "data", event_log_seal_seconds=0.5, compaction_seconds=0.5,
+        s3_endpoint_url=s3.s3_endpoint_url, s3_region=s3.s3_region,
+        s3_access_key_id=s3.s3_access_key_id, s3_secret_access_key=s3.s3_secret_access_key,
+    )  # fmt: skip
+    try:
+        personalize = live.client("personalize")
+        shop = build_shop(personalize, tmp_path)
+        s3_server.client().put_object(
+            Bucket=s3_bucket, Key="deletions/users.csv", Body=f"USER_ID\n{user(0, 0)}\n".encode()
+        )
+        arn = personalize.create_data_deletion_job(
+            jobName="from-s3", datasetGroupArn=shop["group"], roleArn=ROLE,
+            dataSource={"dataLocation": f"s3://{s3_bucket}/deletions/users.csv"},
+        )["dataDeletionJobArn"]  # fmt: skip
+        done = wait_for(
+            lambda: personalize.describe_data_deletion_job(dataDeletionJobArn=arn), "dataDeletionJob", 60
+        )
+        assert done["status"] == "COMPLETED" and done["numDeleted"] > 1
+        assert user(0, 0) not in exported_users(personalize, shop["dataset"], tmp_path / "after", "after")
+    finally:
+        live.stop()
