@@ -16,11 +16,15 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import common
 import import_job
 import serving_common as sc
+
+from openpersonalize.settings import Settings
+from openpersonalize.store.metadata.sql import SqlMetadataStore
 
 TARGET_PER_WORKER = 20_000  # users per minute per worker
 ROLE = "arn:aws:iam::123456789012:role/bench"
@@ -43,6 +47,15 @@ def run_batch(personalize: object, version: str, source: Path, out: Path, name: 
     if done["status"] != "ACTIVE":
         raise RuntimeError(f"batch job {name}: {done['status']} {done.get('failureReason', '')}")
     return time.perf_counter() - started
+
+
+def parts_per_worker(data: Path, job_name: str) -> dict[str, int]:
+    """How the job's parts were spread (read from the metadata database)."""
+    store = SqlMetadataStore(Settings(data_dir=data).resolved_metadata_url, upgrade=False)
+    arn = f"arn:aws:personalize:us-east-1:123456789012:batch-inference-job/{job_name}"
+    spread = Counter(j.worker_id or "?" for j in store.jobs_for(arn) if j.kind.endswith("-part"))
+    store.close()
+    return dict(spread)
 
 
 def main() -> None:
@@ -74,6 +87,7 @@ def main() -> None:
                 personalize = common.client("personalize", server.url)
                 with import_job.RssSampler(server.proc.pid, 0.2) as rss:
                     seconds = run_batch(personalize, version, source, folder / f"out{workers}", f"w{workers}")
+                print(f"{workers} worker(s): parts taken per worker {parts_per_worker(data, f'w{workers}')}")
                 lines = sum(1 for _ in (folder / f"out{workers}" / "users.json.out").open())
                 assert lines == args.users, f"{lines} output lines for {args.users} users"
                 per_minute = args.users / seconds * 60

@@ -110,7 +110,8 @@ class Supervisor:
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
             for i, proc in enumerate(self.procs):
-                if proc.poll() is not None and not self._stop.is_set():
+                # Exit status 0 is a stop asked for (SIGTERM to the whole group, say): not restarted.
+                if proc.poll() not in (None, 0) and not self._stop.is_set():
                     log.warning("%s process exited (%s); restarting", self.roles[i], proc.returncode)
                     self.procs[i] = self._spawn(self.roles[i])
 

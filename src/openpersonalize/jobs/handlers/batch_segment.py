@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from openpersonalize.errors import DataError, ServiceError
 from openpersonalize.jobs import batch_lines, job_serving, parts
 from openpersonalize.jobs.runtime import JobRun
@@ -45,7 +47,8 @@ def run_part(run: JobRun) -> None:
     by_attributes = target.recipe.name == "aws-item-attribute-affinity"
     k, filter_arn = int(job.attrs.get("numResults") or 25), job.attrs.get("filterArn")
     lines = list(parts.part_lines(run))
-    with tempfile.TemporaryDirectory(prefix="op-part-") as temp:
+    # One BLAS thread, as in a server: parts run side by side on every worker and core.
+    with threadpool_limits(1), tempfile.TemporaryDirectory(prefix="op-part-") as temp:
         out_path = Path(temp) / "out.jsonl"
         with out_path.open("wb") as out:
             for number, text in enumerate(lines, 1):

@@ -20,8 +20,12 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
     with engine.begin() as conn:
+        # Serialise concurrent upgrades (server and workers may start together on a new database).
         if engine.dialect.name == "postgresql":
-            # Serialise concurrent upgrades (server and workers start together).
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727211)")
+        else:  # SQLite: the write lock up front; the next process then finds the schema current
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        if engine.dialect.name != "postgresql":
+            conn.exec_driver_sql("COMMIT")
