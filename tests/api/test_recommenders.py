@@ -83,6 +83,18 @@ def test_recommended_for_you(personalize, runtime, events, shop):
     assert got[0] not in items(runtime, arn, userId=who)
     with pytest.raises(ClientError, match="userId is required"):
         items(runtime, arn)
+    # Filters and promotions work on recommenders as on campaigns.
+    viewed = personalize.create_filter(name="viewed", datasetGroupArn=shop["group"],
+                                       filterExpression='INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("View")')["filterArn"]  # fmt: skip
+    unseen = personalize.create_filter(name="unseen", datasetGroupArn=shop["group"],
+                                       filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("View")')["filterArn"]  # fmt: skip
+    views = {r[1] for r in (line.split(",") for line in shop["csv"].read_text().splitlines()[1:])
+             if r[0] == who and r[2] == "View"}  # fmt: skip
+    assert not set(items(runtime, arn, userId=who, filterArn=unseen)) & views
+    promoted = runtime.get_recommendations(recommenderArn=arn, userId=who, filterArn=unseen, numResults=10,
+        promotions=[{"name": "again", "percentPromotedItems": 30, "filterArn": viewed}])["itemList"]  # fmt: skip
+    marked = [r["itemId"] for r in promoted if r.get("promotionName") == "again"]
+    assert len(marked) == 3 and set(marked) <= views and not set(marked) & purchases_of(shop, who)
     summary = personalize.list_recommenders(datasetGroupArn=shop["group"])["recommenders"]
     assert [(r["name"], r["status"]) for r in summary] == [("aws-ecomm-recommended-for-you", "ACTIVE")]
     # Stop, start.

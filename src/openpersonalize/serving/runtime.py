@@ -152,6 +152,8 @@ class Runtime:
                 raise InvalidInput(f"promotions[{promotion.name}].filterArn is required.")
             promoted = mask(promotion.filter_arn, promotion.filter_values)
             assert promoted is not None
+            if target.excludes and request.user_id:  # a use case's exclusions hold for promotions too
+                promoted = self._without_own(target, request.user_id, promoted)
             picks = pick_with_promotion(candidates, k, allowed, promoted, promotion.percent, self._random)
         else:
             picks = pick(candidates, k, allowed)
