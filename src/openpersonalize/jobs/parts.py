@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from threadpoolctl import threadpool_limits
+
 from openpersonalize.data.locations import DataFile, list_data_files, open_data_file
 from openpersonalize.data.output_locations import write_file
 from openpersonalize.errors import DataError
@@ -104,9 +106,19 @@ def join_outputs(run: JobRun, files: list[InputFile], location: str) -> list[str
     return written
 
 
-def part_lines(run: JobRun) -> Iterator[bytes]:
-    """A part job's input lines."""
-    yield from run.ctx.objects.get_bytes(str(run.job.payload["input"])).splitlines()
+def answer_part(run: JobRun, answer: Callable[[bytes], bytes], progress_every: int = 100) -> None:
+    """A part job: each input line through ``answer``, the output lines stored for joining."""
+    lines = run.ctx.objects.get_bytes(str(run.job.payload["input"])).splitlines()
+    # One BLAS thread, as in a server: parts run side by side on every worker and core.
+    with threadpool_limits(1), tempfile.TemporaryDirectory(prefix="op-part-") as temp:
+        out_path = Path(temp) / "out.jsonl"
+        with out_path.open("wb") as out:
+            for number, text in enumerate(lines, 1):
+                out.write(answer(text))
+                if number % progress_every == 0:
+                    run.progress(number / len(lines))
+        run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
+    run.progress(1.0)
 
 
 def _run_inline(run: JobRun, part: Job, do_part: Callable[[JobRun], None]) -> None:

@@ -6,22 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
 from openpersonalize.control.resources.common import (
+    create_job,
     describer,
-    ensure_name_free,
     lister,
-    new_resource,
-    request_tags,
     require,
     require_active,
 )
 from openpersonalize.data.locations import check_location_allowed, validate_location_syntax
 from openpersonalize.data.output_locations import check_output_location
-from openpersonalize.errors import InvalidInput, LimitExceeded
+from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes.catalog import BY_ARN
 from openpersonalize.recipes.exploration import Exploration
-from openpersonalize.store.metadata import Job, Quota, Resource
+from openpersonalize.store.metadata import Resource
 
 KIND = "batch-inference-job"
 JOB_KIND = "batch-inference"
@@ -57,8 +54,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     if p.get("filterArn"):
         check_filter(ctx, p["filterArn"], version)
     config = _config(p.get("batchInferenceJobConfig") or {})
-    arn = call.scope.arn(KIND, p["jobName"])
-    ensure_name_free(ctx, arn, "Batch inference job", p["jobName"])
     attrs: dict[str, Any] = {
         "solutionVersionArn": version.arn,
         "numResults": num_results,
@@ -71,27 +66,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         attrs["batchInferenceJobConfig"] = config
     if p.get("filterArn"):
         attrs["filterArn"] = p["filterArn"]
-    ctx.store.create(
-        new_resource(
-            ctx,
-            KIND,
-            arn,
-            p["jobName"],
-            attrs,
-            group=version.dataset_group_arn,
-            parent=version.arn,
-            status=CREATE_PENDING,
-        ),  # fmt: skip
-        tags=request_tags(call),
-        job=Job(kind=JOB_KIND, resource_arn=arn),
-        quota=Quota(
-            KIND,
-            MAX_IN_FLIGHT,
-            LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."),
-            statuses=IN_FLIGHT,
-            arn_prefix=call.scope.prefix,
-        ),
-    )
+    arn = create_job(ctx, call, KIND, JOB_KIND, attrs, group=version.dataset_group_arn, parent=version.arn,
+                     max_in_flight=MAX_IN_FLIGHT)  # fmt: skip
     return {"batchInferenceJobArn": arn}
 
 

@@ -6,20 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
 from openpersonalize.control.resources.batch_inference_job import check_filter, check_paths
 from openpersonalize.control.resources.common import (
+    create_job,
     describer,
-    ensure_name_free,
     lister,
-    new_resource,
-    request_tags,
     require,
     require_active,
 )
-from openpersonalize.errors import InvalidInput, LimitExceeded
+from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes.catalog import BY_ARN
-from openpersonalize.store.metadata import Job, Quota
 
 KIND = "batch-segment-job"
 JOB_KIND = "batch-segment"
@@ -44,8 +40,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
         raise InvalidInput(f"numResults must be between 1 and {MAX_USERS:,}; got {num_results}.")
     if p.get("filterArn"):
         check_filter(ctx, p["filterArn"], version)
-    arn = call.scope.arn(KIND, p["jobName"])
-    ensure_name_free(ctx, arn, "Batch segment job", p["jobName"])
     attrs: dict[str, Any] = {
         "solutionVersionArn": version.arn,
         "numResults": num_results,
@@ -55,27 +49,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     }
     if p.get("filterArn"):
         attrs["filterArn"] = p["filterArn"]
-    ctx.store.create(
-        new_resource(
-            ctx,
-            KIND,
-            arn,
-            p["jobName"],
-            attrs,
-            group=version.dataset_group_arn,
-            parent=version.arn,
-            status=CREATE_PENDING,
-        ),  # fmt: skip
-        tags=request_tags(call),
-        job=Job(kind=JOB_KIND, resource_arn=arn),
-        quota=Quota(
-            KIND,
-            MAX_IN_FLIGHT,
-            LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."),
-            statuses=IN_FLIGHT,
-            arn_prefix=call.scope.prefix,
-        ),
-    )
+    arn = create_job(ctx, call, KIND, JOB_KIND, attrs, group=version.dataset_group_arn, parent=version.arn,
+                     max_in_flight=MAX_IN_FLIGHT)  # fmt: skip
     return {"batchSegmentJobArn": arn}
 
 

@@ -10,16 +10,17 @@ import orjson
 
 from openpersonalize.control import registry
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import ACTIVE
+from openpersonalize.control.lifecycle import ACTIVE, CREATE_PENDING, IN_FLIGHT
 from openpersonalize.errors import (
     InvalidInput,
     InvalidNextToken,
+    LimitExceeded,
     ResourceAlreadyExists,
     ResourceInUse,
     ResourceNotFound,
     TooManyTags,
 )
-from openpersonalize.store.metadata import Resource, all_resources
+from openpersonalize.store.metadata import Job, Quota, Resource, all_resources
 
 MAX_TAGS = 200
 
@@ -146,6 +147,37 @@ def new_resource(
         updated=now,
         attrs=attrs,
     )
+
+
+def create_job(
+    ctx: Context,
+    call: Call,
+    kind: str,
+    job_kind: str,
+    attrs: dict[str, Any],
+    *,
+    group: str | None,
+    parent: str | None = None,
+    max_in_flight: int = 5,
+) -> str:
+    """A job-backed resource named by ``jobName``, in CREATE PENDING with its job queued; at most
+    ``max_in_flight`` of its kind pending or in progress in the caller's account and region."""
+    name = call.params["jobName"]
+    arn = call.scope.arn(kind, name)
+    ensure_name_free(ctx, arn, registry.kind(kind).label, name)
+    ctx.store.create(
+        new_resource(ctx, kind, arn, name, attrs, group=group, parent=parent, status=CREATE_PENDING),
+        tags=request_tags(call),
+        job=Job(kind=job_kind, resource_arn=arn),
+        quota=Quota(
+            kind,
+            max_in_flight,
+            LimitExceeded(f"More than {max_in_flight} resources with PENDING or IN_PROGRESS status."),
+            statuses=IN_FLIGHT,
+            arn_prefix=call.scope.prefix,
+        ),
+    )
+    return arn
 
 
 Handler = Callable[[Context, Call], dict[str, Any]]

@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from openpersonalize.control.context import Call, Context
-from openpersonalize.control.lifecycle import CREATE_PENDING, IN_FLIGHT
 from openpersonalize.control.resources.common import (
+    create_job,
     describer,
-    ensure_name_free,
     lister,
-    new_resource,
-    request_tags,
     require,
     require_active,
 )
 from openpersonalize.data.locations import check_location_allowed, validate_location_syntax
-from openpersonalize.errors import InvalidInput, LimitExceeded
-from openpersonalize.store.metadata import Job, Quota
+from openpersonalize.errors import InvalidInput
 
 KIND = "dataset-import-job"
 JOB_KIND = "dataset-import"
@@ -50,8 +46,6 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
                 "publishAttributionMetricsToS3 needs a metric attribution in the dataset group with "
                 "metricsOutputConfig.s3DataDestination.path set."
             )
-    arn = call.scope.arn(KIND, p["jobName"])
-    ensure_name_free(ctx, arn, "Dataset import job", p["jobName"])
     attrs: dict[str, Any] = {
         "datasetArn": dataset.arn,
         "dataSource": {"dataLocation": location},
@@ -60,27 +54,8 @@ def create(ctx: Context, call: Call) -> dict[str, Any]:
     }
     if p.get("roleArn"):
         attrs["roleArn"] = p["roleArn"]
-    ctx.store.create(
-        new_resource(
-            ctx,
-            KIND,
-            arn,
-            p["jobName"],
-            attrs,
-            group=dataset.dataset_group_arn,
-            parent=dataset.arn,
-            status=CREATE_PENDING,
-        ),
-        tags=request_tags(call),
-        job=Job(kind=JOB_KIND, resource_arn=arn),
-        quota=Quota(
-            KIND,
-            MAX_IN_FLIGHT,
-            LimitExceeded(f"More than {MAX_IN_FLIGHT} resources with PENDING or IN_PROGRESS status."),
-            statuses=IN_FLIGHT,
-            arn_prefix=call.scope.prefix,
-        ),
-    )
+    arn = create_job(ctx, call, KIND, JOB_KIND, attrs, group=dataset.dataset_group_arn, parent=dataset.arn,
+                     max_in_flight=MAX_IN_FLIGHT)  # fmt: skip
     return {"datasetImportJobArn": arn}
 
 

@@ -194,19 +194,18 @@ def update(ctx: Context, call: Call) -> dict[str, Any]:
 
 
 def stop(ctx: Context, call: Call) -> dict[str, Any]:
-    recommender = settle(ctx, require(ctx, call.params["recommenderArn"], KIND))
-    if ctx.store.update(recommender.arn, status=INACTIVE, expect_status=[ACTIVE]) is None:
-        raise ResourceInUse(
-            f"Recommender {recommender.arn} can be stopped only when ACTIVE (status: {recommender.status})."
-        )
-    return {"recommenderArn": recommender.arn}
+    return _move(ctx, call, ACTIVE, INACTIVE, "stopped")
 
 
 def start(ctx: Context, call: Call) -> dict[str, Any]:
+    return _move(ctx, call, INACTIVE, ACTIVE, "started")
+
+
+def _move(ctx: Context, call: Call, source: str, target: str, verb: str) -> dict[str, Any]:
     recommender = settle(ctx, require(ctx, call.params["recommenderArn"], KIND))
-    if ctx.store.update(recommender.arn, status=ACTIVE, expect_status=[INACTIVE]) is None:
+    if ctx.store.update(recommender.arn, status=target, expect_status=[source]) is None:
         raise ResourceInUse(
-            f"Recommender {recommender.arn} can be started only when INACTIVE (status: {recommender.status})."
+            f"Recommender {recommender.arn} can be {verb} only when {source} (status: {recommender.status})."
         )
     return {"recommenderArn": recommender.arn}
 

@@ -3,11 +3,7 @@ pipeline of serving (filters, exploration, cold items, live events) — the same
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
-
-from threadpoolctl import threadpool_limits
 
 from openpersonalize.errors import ServiceError
 from openpersonalize.jobs import batch_lines, job_serving, parts
@@ -19,7 +15,6 @@ from openpersonalize.serving.runtime import Runtime, Target
 JOB_KIND = "batch-inference"
 PART_KIND = "batch-inference-part"
 LABEL = "Batch inference job"
-PROGRESS_EVERY_LINES = 500
 
 
 def run(run: JobRun) -> dict[str, Any]:
@@ -38,17 +33,9 @@ def run_part(run: JobRun) -> None:
     scope = job_serving.scope_of(job.arn)
     kind, scored = target.recipe.recipe_type, target.recipe.scored
     num_results, filter_arn = int(job.attrs.get("numResults") or 25), job.attrs.get("filterArn")
-    lines = list(parts.part_lines(run))
-    # One BLAS thread, as in a server: parts run side by side on every worker and core.
-    with threadpool_limits(1), tempfile.TemporaryDirectory(prefix="op-part-") as temp:
-        out_path = Path(temp) / "out.jsonl"
-        with out_path.open("wb") as out:
-            for number, text in enumerate(lines, 1):
-                out.write(_answer(runtime, target, scope, text, kind, scored, num_results, filter_arn))
-                if number % PROGRESS_EVERY_LINES == 0:
-                    run.progress(number / len(lines))
-        run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
-    run.progress(1.0)
+    parts.answer_part(
+        run, lambda text: _answer(runtime, target, scope, text, kind, scored, num_results, filter_arn)
+    )
 
 
 def _target(run: JobRun) -> tuple[Runtime, Target]:

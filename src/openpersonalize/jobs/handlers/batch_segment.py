@@ -3,11 +3,7 @@ likely to interact with it, by the job's aws-item-affinity / aws-item-attribute-
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
-
-from threadpoolctl import threadpool_limits
 
 from openpersonalize.errors import DataError, ServiceError
 from openpersonalize.jobs import batch_lines, job_serving, parts
@@ -46,15 +42,11 @@ def run_part(run: JobRun) -> None:
     scope = job_serving.scope_of(job.arn)
     by_attributes = target.recipe.name == "aws-item-attribute-affinity"
     k, filter_arn = int(job.attrs.get("numResults") or 25), job.attrs.get("filterArn")
-    lines = list(parts.part_lines(run))
-    # One BLAS thread, as in a server: parts run side by side on every worker and core.
-    with threadpool_limits(1), tempfile.TemporaryDirectory(prefix="op-part-") as temp:
-        out_path = Path(temp) / "out.jsonl"
-        with out_path.open("wb") as out:
-            for number, text in enumerate(lines, 1):
-                out.write(_answer(runtime, target, scope, text, by_attributes, k, filter_arn))
-                run.progress(number / len(lines))
-        run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
+    parts.answer_part(
+        run,
+        lambda text: _answer(runtime, target, scope, text, by_attributes, k, filter_arn),
+        progress_every=1,
+    )
 
 
 def _target(run: JobRun) -> tuple[Runtime, Target]:
