@@ -17,7 +17,8 @@ from openpersonalize.scope import Scope
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
-from openpersonalize.serving.runtime import Runtime, Target
+from openpersonalize.serving.runtime import Runtime
+from openpersonalize.serving.targets import Target
 
 _lock = threading.Lock()
 _current: dict[tuple[int, str, float], tuple[Runtime, Target]] = {}

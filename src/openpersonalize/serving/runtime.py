@@ -1,24 +1,23 @@
-"""personalize-runtime: GetRecommendations and GetPersonalizedRanking over deployed campaigns (spec §15).
+"""personalize-runtime: GetRecommendations, GetPersonalizedRanking and GetActionRecommendations
+over campaigns and recommenders (spec §15); batch jobs call the same pipeline per line.
 
-Every request runs one pipeline: resolve the campaign to its deployed model → candidate scores
-(the user's history, or the item) → the mask of what the request may get → top k → the answer.
+Every request runs one pipeline: resolve the campaign or recommender to its deployed model
+(targets.py) → candidate scores (the user's history, or the item) → the mask of what the request
+may get → promotions / exploration → top k → the answer.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
 from openpersonalize.data.fields import ACTION_EXPOSED, ACTION_TAKEN
-from openpersonalize.errors import InvalidInput, ResourceNotFound
-from openpersonalize.recipes.catalog import BY_ARN, RecipeInfo
+from openpersonalize.errors import InvalidInput
 from openpersonalize.recipes.exploration import Exploration
 from openpersonalize.recipes.use_cases import USE_CASES
 from openpersonalize.scope import Scope
@@ -27,41 +26,20 @@ from openpersonalize.serving.attributes import AttributeStore, CatalogueView
 from openpersonalize.serving.candidates import Candidates
 from openpersonalize.serving.decorations import Decorations
 from openpersonalize.serving.exploration import explore
-from openpersonalize.serving.filtering import Actions, RequestFilters, Scene
+from openpersonalize.serving.filtering import Actions, RequestFilters
 from openpersonalize.serving.live import LiveEvents
-from openpersonalize.serving.models import Deployed, ModelCache
+from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.promotions import Pick, pick, pick_with_promotion
 from openpersonalize.serving.requests import MAX_ACTIONS, Act, Answer, Rank, Recommend, Scored, Segment
 from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
+from openpersonalize.serving.targets import CACHE_SECONDS, Target, Targets
 from openpersonalize.store.metadata import MetadataStore, Resource
 
 TAKEN, EXPOSED = frozenset({ACTION_TAKEN}), frozenset(ACTION_EXPOSED)  # as live events keep them
 MAX_RESULTS = 500
 MAX_WITH_METADATA = 50
 MAX_PROMOTIONS = 1
-CACHE_SECONDS = 1.0
-ACTIVE = "ACTIVE"
-IN_FLIGHT = ("CREATE PENDING", "CREATE IN_PROGRESS")
-RECOMMENDER_VERSION = "recommender-version"  # a recommender's trainings (control/resources/recommender.py)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What answers a request: a campaign (or a batch job) resolved to its model and settings."""
-
-    arn: str  # the campaign's (or the batch job's)
-    label: str  # in messages: "Campaign", "Batch inference job"
-    config: Mapping[str, Any]  # campaignConfig (or batchInferenceJobConfig)
-    recipe: RecipeInfo
-    scene: Scene  # its model and its dataset group's datasets
-    record_served: bool = True  # answers carry a recommendationId that PutEvents may name
-    # A recommender's use case: the user's items of these event types are not recommended again.
-    excludes: frozenset[str] = frozenset()
-
-    @property
-    def deployed(self) -> Deployed:
-        return self.scene.deployed
 
 
 class Runtime:
@@ -80,7 +58,7 @@ class Runtime:
         self.filters = RequestFilters(store, attributes, live)
         self.decorations = Decorations(attributes)
         self.served = served if served is not None else Served()
-        self._targets: dict[str, tuple[float, Target]] = {}
+        self.targets = Targets(store, models)
         self._random = np.random.default_rng()
 
     # -- operations -------------------------------------------------------------------------
@@ -90,7 +68,7 @@ class Runtime:
                 raise InvalidInput("Give either campaignArn or recommenderArn, not both.")
             scope.check(request.recommender_arn, "GetRecommendations")
             _check_shape(request)
-            target = self._recommender_target(request.recommender_arn)
+            target = self.targets.recommender(request.recommender_arn)
             use_case = USE_CASES[target.recipe.name]
             if use_case.needs_user and not request.user_id:
                 raise InvalidInput(f"userId is required for recommender {target.arn} ({target.recipe.name}).")
@@ -101,7 +79,7 @@ class Runtime:
             raise InvalidInput("campaignArn (or recommenderArn) is required.")
         scope.check(request.campaign_arn, "GetRecommendations")
         _check_shape(request)  # before the campaign is looked up, as AWS answers
-        return self.recommend_for(self._target(request.campaign_arn), request, scope)
+        return self.recommend_for(self.targets.campaign(request.campaign_arn), request, scope)
 
     def recommend_for(self, target: Target, request: Recommend, scope: Scope) -> Answer:
         """GetRecommendations' pipeline for a resolved target (batch inference calls it per line)."""
@@ -184,7 +162,7 @@ class Runtime:
 
     def rank(self, request: Rank, scope: Scope) -> Answer:
         scope.check(request.campaign_arn, "GetPersonalizedRanking")
-        return self.rank_for(self._target(request.campaign_arn), request, scope)
+        return self.rank_for(self.targets.campaign(request.campaign_arn), request, scope)
 
     def rank_for(self, target: Target, request: Rank, scope: Scope) -> Answer:
         """GetPersonalizedRanking's pipeline for a resolved target (batch inference calls it per line)."""
@@ -236,7 +214,7 @@ class Runtime:
         scope.check(request.campaign_arn, "GetActionRecommendations")
         if not 0 <= request.num_results <= MAX_ACTIONS:
             raise InvalidInput(f"numResults must be at most {MAX_ACTIONS}; got {request.num_results}.")
-        target = self._target(request.campaign_arn)
+        target = self.targets.campaign(request.campaign_arn)
         if target.recipe.recipe_type != "PERSONALIZED_ACTIONS":
             raise InvalidInput(
                 f"{target.label} {target.arn} does not use a PERSONALIZED_ACTIONS recipe; "
@@ -286,7 +264,7 @@ class Runtime:
     def is_ready(self, campaign_arn: str | None, filter_arns: list[str], metadata: bool = False) -> bool:
         """True when the campaign is resolved, its model loaded and what its filters and metadata
         read at hand: cheap enough to answer inline."""
-        hit = self._targets.get(campaign_arn or "")
+        hit = self.targets.cached(campaign_arn)
         if hit is None or time.monotonic() - hit[0] >= CACHE_SECONDS:
             return False
         scene = hit[1].scene
@@ -305,10 +283,22 @@ class Runtime:
 
     def invalidate(self) -> None:
         """Forget resolved campaigns and filters (after control-plane changes in this process)."""
-        self._targets.clear()
+        self.targets.clear()
         self.filters.invalidate()
 
     # -- the stages ---------------------------------------------------------------------------
+    def target_of(
+        self,
+        version: Resource,
+        arn: str,
+        label: str,
+        config: Mapping[str, Any],
+        *,
+        record_served: bool = True,
+    ) -> Target:
+        """A solution version made ready to answer for ``arn`` (batch jobs)."""
+        return self.targets.of_version(version, arn, label, config, record_served=record_served)
+
     def history(self, target: Target, user: str | None) -> np.ndarray:
         """The user's training history plus live events after training, as item indices."""
         deployed = target.deployed
@@ -365,62 +355,6 @@ class Runtime:
             self.served.record(answer.recommendation_id, target.arn, [i.item_id for i in items])
         return answer
 
-    def _target(self, campaign_arn: str) -> Target:
-        now = time.monotonic()
-        hit = self._targets.get(campaign_arn)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        campaign = self.store.get(campaign_arn)
-        if campaign is None or campaign.kind != "campaign":
-            raise ResourceNotFound(f"Resource Arn {campaign_arn} does not exist.")
-        if campaign.status != "ACTIVE":
-            raise InvalidInput(f"Campaign {campaign_arn} is not ACTIVE (status: {campaign.status}).")
-        config = campaign.attrs.get("campaignConfig") or {}
-        target = self.target_of(self._version(campaign), campaign.arn, "Campaign", config)
-        self._targets[campaign_arn] = (now, target)
-        return target
-
-    def target_of(
-        self,
-        version: Resource,
-        arn: str,
-        label: str,
-        config: Mapping[str, Any],
-        *,
-        record_served: bool = True,
-    ) -> Target:
-        """A solution version made ready to answer for ``arn`` (a campaign or a batch job)."""
-        recipe = BY_ARN[version.attrs["recipeArn"]]
-        deployed = self.models.get(
-            version.arn, f"models/{version.attrs['_id']}/", version.attrs.get("_trainedAt", 0.0)
-        )
-        group = version.dataset_group_arn
-        datasets = self.store.list("dataset", dataset_group_arn=group).items
-        scene = Scene(group, deployed, {str(d.attrs["datasetType"]): d for d in datasets})
-        return Target(arn, label, config, recipe, scene, record_served)
-
-    def _recommender_target(self, recommender_arn: str) -> Target:
-        now = time.monotonic()
-        hit = self._targets.get(recommender_arn)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        recommender = self.store.get(recommender_arn)
-        if recommender is None or recommender.kind != "recommender":
-            raise ResourceNotFound(f"Resource Arn {recommender_arn} does not exist.")
-        trained = self.store.list(
-            RECOMMENDER_VERSION, parent_arn=recommender.arn, statuses=[ACTIVE], limit=1
-        ).items
-        # Still CREATE PENDING on record until a Describe settles it, but trained: it may answer.
-        creating = recommender.status in IN_FLIGHT and trained
-        if (recommender.status != ACTIVE and not creating) or not trained:
-            raise InvalidInput(f"Recommender {recommender_arn} is not ACTIVE (status: {recommender.status}).")
-        config = recommender.attrs.get("recommenderConfig") or {}
-        target = self.target_of(trained[0], recommender.arn, "Recommender", config)
-        excludes = frozenset(t.lower() for t in USE_CASES[target.recipe.name].excludes)
-        target = dataclasses.replace(target, excludes=excludes)
-        self._targets[recommender_arn] = (now, target)
-        return target
-
     def _without_own(self, target: Target, user: str, allowed: np.ndarray | None) -> np.ndarray:
         """``allowed`` less the items the user already bought / watched (the use case's rule)."""
         deployed = target.deployed
@@ -432,19 +366,6 @@ class Runtime:
             live = self.live.items_since(dataset_id, user, deployed.trained_at, target.excludes)
             result[deployed.indices(live)] = False
         return result
-
-    def _version(self, campaign: Resource) -> Resource:
-        if campaign.attrs.get("_followLatest"):
-            active = self.store.list(
-                "solution-version", parent_arn=campaign.attrs["_solutionArn"], statuses=["ACTIVE"], limit=1
-            ).items
-            if active:
-                return active[0]
-            raise InvalidInput(f"Campaign {campaign.arn} has no ACTIVE solution version to serve.")
-        version = self.store.get(campaign.attrs["solutionVersionArn"])
-        if version is None:
-            raise InvalidInput(f"The solution version of campaign {campaign.arn} no longer exists.")
-        return version
 
 
 def _check_shape(request: Recommend) -> int:

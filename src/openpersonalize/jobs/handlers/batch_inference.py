@@ -10,7 +10,8 @@ from openpersonalize.jobs import batch_lines, job_serving, parts
 from openpersonalize.jobs.runtime import JobRun
 from openpersonalize.scope import Scope
 from openpersonalize.serving.requests import Rank
-from openpersonalize.serving.runtime import Runtime, Target
+from openpersonalize.serving.runtime import Runtime
+from openpersonalize.serving.targets import Target
 
 JOB_KIND = "batch-inference"
 PART_KIND = "batch-inference-part"

@@ -9,7 +9,8 @@ from openpersonalize.errors import DataError, ServiceError
 from openpersonalize.jobs import batch_lines, job_serving, parts
 from openpersonalize.jobs.runtime import JobRun
 from openpersonalize.scope import Scope
-from openpersonalize.serving.runtime import Runtime, Target
+from openpersonalize.serving.runtime import Runtime
+from openpersonalize.serving.targets import Target
 
 JOB_KIND = "batch-segment"
 PART_KIND = "batch-segment-part"
