@@ -181,3 +181,68 @@ def test_workers_of_a_killed_server_exit(tmp_path):
     for p in alive:
         p.kill()
     assert not alive, "workers outlived their serve process"
+
+
+@pytest.mark.parametrize("victim", ["coordinator", "part taker"])
+def test_batch_job_survives_kill_9_of_a_worker(tmp_path, victim):
+    """Two worker processes share a batch job's parts; one is killed mid-job: the job still ends
+    ACTIVE with every line answered once, in order (its part, or the whole job, is run again)."""
+    live = start_server(tmp_path / "data", with_worker=False, job_stale_seconds=2.0, min_import_interactions=10,
+                        min_training_interactions=10)  # fmt: skip
+    settings = {"min_import_interactions": 10, "min_training_interactions": 10}
+    workers = [worker(live.settings.data_dir, **settings) for _ in range(2)]
+    try:
+        personalize = live.client("personalize")
+        arns = make_group(personalize)
+        csv = write_interactions_csv(tmp_path / "i.csv", rows=400, users=40, items=30)
+        job = personalize.create_dataset_import_job(jobName="i", datasetArn=arns["dataset"],
+                                                    dataSource={"dataLocation": csv.as_uri()})["datasetImportJobArn"]  # fmt: skip
+        assert (
+            wait_for(
+                lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job),
+                "datasetImportJob",
+                60,
+            )["status"]
+            == "ACTIVE"
+        )
+        solution = personalize.create_solution(name="pop", datasetGroupArn=arns["group"],
+                                               recipeArn="arn:aws:personalize:::recipe/aws-popularity-count")["solutionArn"]  # fmt: skip
+        version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        assert (
+            wait_for(
+                lambda: personalize.describe_solution_version(solutionVersionArn=version),
+                "solutionVersion",
+                60,
+            )["status"]
+            == "ACTIVE"
+        )
+        users = [f"u{i}" for i in range(60_000)]
+        (tmp_path / "users.json").write_text("".join(f'{{"userId": "{u}"}}\n' for u in users))
+        arn = personalize.create_batch_inference_job(
+            jobName="big", solutionVersionArn=version, roleArn="arn:aws:iam::123456789012:role/r",
+            jobInput={"s3DataSource": {"path": (tmp_path / "users.json").as_uri()}},
+            jobOutput={"s3DataDestination": {"path": (tmp_path / "out").as_uri()}},
+        )["batchInferenceJobArn"]  # fmt: skip
+        store = live.services.ctx.store
+        deadline = time.time() + 60
+        while not any(j.kind == "batch-inference-part" and j.status == "done" for j in store.jobs_for(arn)):
+            assert time.time() < deadline, "no part was done"
+            time.sleep(0.05)
+        coordinator = next(j for j in store.jobs_for(arn) if j.kind == "batch-inference")
+        pid = int(str(coordinator.worker_id).rsplit(":", 1)[1])
+        killed = next(p for p in workers if (p.pid == pid) == (victim == "coordinator"))
+        killed.kill()  # SIGKILL mid-job
+        killed.wait()
+        done = wait_for(
+            lambda: personalize.describe_batch_inference_job(batchInferenceJobArn=arn),
+            "batchInferenceJob",
+            120,
+        )
+        assert done["status"] == "ACTIVE", done.get("failureReason")
+        lines = (tmp_path / "out" / "users.json.out").read_text().splitlines()
+        assert [line.split('"userId":"')[1].split('"')[0] for line in lines] == users
+    finally:
+        for proc in workers:
+            proc.kill()
+            proc.wait()
+        live.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -80,6 +80,7 @@ def run_parts(run: JobRun, kind: str, files: list[InputFile], do_part: Callable[
                 ctx.store.finish_job(part.id, error="superseded by a later try of the job")
             continue
         mine = {j.id: j for j in ctx.store.jobs_for(arn) if j.id in ids}
+        _take_back_stale(run, mine.values())
         failed = [j for j in mine.values() if j.status == "failed"]
         if failed:
             raise DataError(failed[0].error or "A part of the job failed.")
@@ -119,6 +120,23 @@ def answer_part(run: JobRun, answer: Callable[[bytes], bytes], progress_every: i
                     run.progress(number / len(lines))
         run.ctx.objects.put_file(str(run.job.payload["output"]), out_path)
     run.progress(1.0)
+
+
+def _take_back_stale(run: JobRun, parts: Iterable[Job]) -> None:
+    """Parts whose worker stopped beating (killed, say) go back to the queue, or fail the job after
+    their last attempt: this worker may be the only one left, busy here rather than recovering."""
+    settings, now = run.ctx.settings, time.time()
+    for part in parts:
+        if (
+            part.status != "running"
+            or part.heartbeat is None
+            or part.heartbeat >= now - settings.job_stale_seconds
+        ):
+            continue
+        if part.attempts < settings.job_max_attempts:
+            run.ctx.store.requeue_job(part.id, now)
+        else:
+            run.ctx.store.finish_job(part.id, error=f"Its worker stopped {part.attempts} times; giving up.")
 
 
 def _run_inline(run: JobRun, part: Job, do_part: Callable[[JobRun], None]) -> None:
