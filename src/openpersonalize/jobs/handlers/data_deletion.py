@@ -9,6 +9,7 @@ are new data and stay. Models trained before keep what they learnt until the nex
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -31,18 +32,21 @@ WAIT_SECONDS = 1.0
 
 def run(run: JobRun) -> dict[str, Any]:
     ctx, job = run.ctx, run.resource
-    started = time.time()
+    started = float(job.attrs.get("_started") or 0.0)
+    if not started:  # a retried job (its worker died) keeps the first try's cut-off
+        started = time.time()
+        ctx.store.update(job.arn, attrs={"_started": started})
     users = _users(run)
     datasets = [d for d in ctx.store.list("dataset", dataset_group_arn=job.dataset_group_arn, limit=100).items
                 if d.attrs.get("datasetType") in WITH_USERS]  # fmt: skip
     run.progress(0.05)
     _wait_for_event_log(run, datasets, users, started)
-    deleted, found = 0, set[str]()
     for index, dataset in enumerate(datasets):
-        removed, who = _delete_from(run, dataset, users, started)
-        deleted, found = deleted + removed, found | who
+        _delete_from(run, dataset, users, started)
         run.progress(0.5 + 0.5 * (index + 1) / max(1, len(datasets)))
-    if not found:
+    current = ctx.store.get(job.arn)
+    deleted = int((current.attrs if current else {}).get("_deleted", 0))
+    if not deleted:
         listed = sorted(users.to_pylist())
         shown = ", ".join(listed[:5]) + (", ..." if len(listed) > 5 else "")
         raise DataError(
@@ -99,9 +103,10 @@ def _wait_for_event_log(run: JobRun, datasets: list[Resource], users: pa.Array, 
         time.sleep(WAIT_SECONDS)
 
 
-def _delete_from(run: JobRun, dataset: Resource, users: pa.Array, started: float) -> tuple[int, set[str]]:
+def _delete_from(run: JobRun, dataset: Resource, users: pa.Array, started: float) -> None:
+    """Rewrite the dataset's parts without the users' records, counting them in the job's
+    ``_deleted`` as each part is swapped (a retried job goes on counting where it stopped)."""
     interactions, dataset_id = run.ctx.interactions, dataset.attrs["_id"]
-    deleted, found = 0, set[str]()
     for part in interactions.parts(dataset_id):
         if part.source == BULK and part.written > started:
             continue  # imported after the job started: new data
@@ -112,9 +117,11 @@ def _delete_from(run: JobRun, dataset: Resource, users: pa.Array, started: float
         if part.source != BULK and "_at" in table.column_names:
             hit = pc.and_(hit, pc.less_equal(pc.fill_null(table.column("_at"), 0.0), started))
         count = int(pc.sum(hit).as_py() or 0)
-        if not count:
-            continue
-        found |= set(table.filter(hit).column("USER_ID").to_pylist())
-        if interactions.rewrite_part(dataset_id, part, table.filter(pc.invert(hit)), f"d{run.job.id}"):
-            deleted += count
-    return deleted, found
+        if count and interactions.rewrite_part(
+            dataset_id, part, table.filter(pc.invert(hit)), f"d{run.job.id}"
+        ):
+            run.ctx.store.update(run.resource.arn, modify=functools.partial(_add_deleted, count))
+
+
+def _add_deleted(count: int, job: Resource) -> None:
+    job.attrs["_deleted"] = int(job.attrs.get("_deleted", 0)) + count
