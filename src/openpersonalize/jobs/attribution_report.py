@@ -1,4 +1,5 @@
-"""Metric attribution of a bulk import (spec §17): INCREMENTAL imports add to the live series,
+"""Metric attribution of a bulk import (spec §17): INCREMENTAL imports add to the live series once
+published,
 and with ``publishAttributionMetricsToS3`` the job writes its metrics as a CSV report,
 ``AggregatedAttributionMetrics - <import mode> - <timestamp>.csv``, to the attribution's
 ``metricsOutputConfig`` path:
@@ -27,13 +28,13 @@ from openpersonalize.store.metadata.series import Point
 COLUMNS = ["METRIC_NAME", "EVENT_TYPE", "VALUE", "MATH_FUNCTION", "EVENT_ATTRIBUTION_SOURCE", "TIMESTAMP"]
 
 
-def report(run: JobRun, dataset: Resource, imported: Callable[[], pa.Table]) -> str | None:
-    """Measure the imported rows (read only when the group has a metric attribution); returns
-    where the report went (None when none was asked for)."""
+def report(run: JobRun, dataset: Resource, imported: Callable[[], pa.Table]) -> list[Point]:
+    """Measure the imported rows (read only when the group has a metric attribution) and write the
+    report if one was asked for; returns what the import adds to the live series once published."""
     ctx, job = run.ctx, run.resource
     attributed = attributions(ctx.store).get(dataset.attrs["_id"])
     if attributed is None or dataset.attrs.get("datasetType") != "INTERACTIONS":
-        return None
+        return []
     table = imported()
     items: dict[str, dict[str, Any]] = {}
     if attributed.items is not None and any(m.dataset == "ITEMS" for m in attributed.metrics):
@@ -46,18 +47,19 @@ def report(run: JobRun, dataset: Resource, imported: Callable[[], pa.Table]) -> 
     ]  # fmt: skip
     sums = contributions(records, {dataset.attrs["_id"]: attributed}, lambda _, item: items.get(item), 0.0)
     mode = job.attrs.get("importMode", "FULL")
+    points = []
     if mode == "INCREMENTAL":  # AWS sends these to CloudWatch: the live series here
         oldest = time.time() - RETENTION_SECONDS
-        ctx.series.add(Point(arn, name, source, window, e[0], e[1], e[2])
-                       for (arn, name, source, window), e in sums.items() if window >= oldest)  # fmt: skip
+        points = [Point(arn, name, source, window, e[0], e[1], e[2])
+                  for (arn, name, source, window), e in sums.items() if window >= oldest]  # fmt: skip
     if not job.attrs.get("publishAttributionMetricsToS3"):
-        return None
+        return points
     owner = ctx.store.get(attributed.arn)
     path = (
         ((owner.attrs.get("metricsOutputConfig") or {}) if owner else {}).get("s3DataDestination") or {}
     ).get("path")
     if not path:
-        return None
+        return points
     functions = {m.name: m.function for m in attributed.metrics}
     with tempfile.TemporaryDirectory(prefix="op-attribution-") as temp:
         local = Path(temp) / "report.csv"
@@ -67,6 +69,7 @@ def report(run: JobRun, dataset: Resource, imported: Callable[[], pa.Table]) -> 
             for (_, name, source, window), (event_type, value, _samples) in sorted(sums.items()):
                 writer.writerow([name, event_type, f"{value:.1f}" if value == int(value) else value,
                                  functions[name], source, window])  # fmt: skip
-        return write_file(
+        write_file(
             path, f"AggregatedAttributionMetrics - {mode} - {int(time.time())}.csv", local, ctx.settings
         )
+    return points

@@ -54,7 +54,7 @@ def run(run: JobRun) -> dict[str, Any]:
             f"The import has {rows} interaction records; an interactions import job needs at least {minimum}."
         )
     try:  # metric attribution first: an unwritable report fails the import, which then adds nothing
-        attribution_report.report(
+        measured = attribution_report.report(
             run, dataset, lambda: pa.concat_tables([ctx.interactions.read_part(p) for p in parts])
         )
     except BaseException:
@@ -64,6 +64,7 @@ def run(run: JobRun) -> dict[str, Any]:
     parts = [dataclasses.replace(p, written=now, first_at=now, last_at=now) for p in parts]
     replace = run.resource.attrs.get("importMode", "FULL") == "FULL"
     ctx.interactions.publish_bulk(dataset_id, parts, replace=replace)
+    ctx.series.add(measured)  # counted once the data is in
     if ctx.store.get(dataset.arn) is None:
         ctx.interactions.drop_dataset(dataset_id)
         raise DataError(f"The dataset {dataset.arn} was deleted while the import ran.")
