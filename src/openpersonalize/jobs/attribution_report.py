@@ -1,6 +1,5 @@
 """Metric attribution of a bulk import (spec §17): INCREMENTAL imports add to the live series once
-published,
-and with ``publishAttributionMetricsToS3`` the job writes its metrics as a CSV report,
+published, and with ``publishAttributionMetricsToS3`` the job writes its metrics as a CSV report,
 ``AggregatedAttributionMetrics - <import mode> - <timestamp>.csv``, to the attribution's
 ``metricsOutputConfig`` path:
 
