@@ -159,7 +159,7 @@ def test_a_segment_that_fails_is_skipped_reported_and_retried(server, personaliz
         server.services.ctx.interactions.seal()
     ctx = server.services.ctx
     flaky = open_interactions(ctx.settings, ctx.store, _FlakyObjects(ctx.objects))
-    worker = Worker(type(ctx)(ctx.settings, ctx.store, ctx.objects, flaky), "w")
+    worker = Worker(type(ctx)(ctx.settings, ctx.store, ctx.objects, flaky, ctx.series), "w")
     report = worker.compact()
     assert report.compacted == 1 and len(report.skipped) == 1  # the next segment was not blocked
     [skipped] = report.skipped
