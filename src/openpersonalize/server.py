@@ -7,8 +7,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
+from openpersonalize.api.rest import RestRecommendations
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
@@ -52,6 +54,8 @@ class Services:
     runtime: Runtime
     live: LiveEvents
     attribution: Attribution
+    # Called with the events other server processes took (live state, caches).
+    followers: list[Callable[[list[dict[str, Any]]], None]] = field(default_factory=list)
 
     def close(self) -> None:
         self.ctx.interactions.close()
@@ -86,7 +90,7 @@ def build_services(settings: Settings) -> Services:
     attribution = Attribution(ctx.store, ctx.series, runtime.attributes)
     attribution.flush()  # reads which groups measure what
     ingestor.listeners.append(attribution.observe)  # this process's events only: each is counted once
-    return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live, attribution)
+    return Services(settings, ctx, ControlPlane(ctx), ingestor, runtime, live, attribution, [runtime.observe])
 
 
 def _warm_text_model(ctx: Context) -> None:
@@ -126,6 +130,9 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
     plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
+    rest = RestRecommendations(runtime, settings, plain_auth)
+    ingest.listeners.append(rest.observe)  # a user's new event drops their cached answers
+    services.followers.append(rest.observe)
     gauges = metrics.registry(
         metrics.EventLogCollector(services.ctx.store, services.ctx.interactions),
         metrics.AttributionCollector(services.ctx.store, services.ctx.series),
@@ -156,6 +163,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         routes=[
             Route("/health", guarded(health, plain_auth), methods=["GET"]),
             Route("/metrics", guarded(prometheus, plain_auth), methods=["GET"]),
+            Route("/recommendations", rest.endpoint, methods=["GET", "OPTIONS"]),
             Route(
                 "/attribution/series",
                 guarded(series_endpoint(services.ctx.store, services.ctx.series), plain_auth),
@@ -203,4 +211,5 @@ async def _follow_other_processes(services: Services, every: float) -> None:
             log.exception("following the event log failed")
             continue
         if records:
-            services.runtime.observe(records)
+            for follower in services.followers:
+                follower(records)

@@ -28,7 +28,7 @@ class Settings:
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
-    s3_secret_access_key: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)  # secrets stay out of logs and reprs
     # Folders file:// data locations may name, ':'-separated (empty: the directory the process
     # started in, unless that is '/'); see data/file_roots.py for what is never allowed.
     file_roots: str = ""
@@ -50,7 +50,7 @@ class Settings:
     # AWS refuses interactions import jobs with fewer records than this.
     min_import_interactions: int = 1000
     # When set ("AKID:secret[,AKID2:secret2]"), requests must carry a valid SigV4 signature by one of these.
-    credentials: str = ""
+    credentials: str = field(default="", repr=False)
     # Training needs at least this many interactions (after eventType/eventValueThreshold), as AWS.
     min_training_interactions: int = 1000
     # First automatic training after a solution is created (AWS: within an hour); checked every tick.
@@ -69,6 +69,15 @@ class Settings:
     live_events_window_seconds: float = 30 * 86400.0
     # Recommenders are retrained this often (AWS: every 7 days).
     recommender_retrain_days: float = 7.0
+    # GET /recommendations (api/rest.py): the campaign or recommender asked when none is named;
+    # "key=COLUMN,..." from Items columns to answer keys (empty: every column, lower-cased);
+    # seconds an answer is reused (0: never; a new event of its user drops it); the CORS origin;
+    # API keys accepted in X-Api-Key (empty: none needed, or --credentials when they are set).
+    rest_default: str = ""
+    rest_fields: str = ""
+    rest_cache_seconds: float = 30.0
+    rest_cors_origin: str = "*"
+    rest_api_keys: str = field(default="", repr=False)
     # Error code for shape-constraint violations: InvalidInputException or ValidationException.
     validation_error_code: str = "InvalidInputException"
     log_level: str = "info"

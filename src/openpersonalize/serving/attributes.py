@@ -102,6 +102,10 @@ class Attributes:
 
     def metadata(self, keys: list[str], columns: tuple[str, ...]) -> list[dict[str, str]]:
         """Each key's values of ``columns`` as strings (spec §15 ``metadata``); nulls left out."""
+        return [{c: str(v) for c, v in row.items()} for row in self.values(keys, columns)]
+
+    def values(self, keys: list[str], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Each key's values of ``columns`` as stored (numbers stay numbers); nulls left out."""
         stored = [c for c in columns if c in self._table.column_names]
         with self._lock:
             overlay = {key: self.overlay[key] for key in keys if key in self.overlay}
@@ -111,7 +115,7 @@ class Attributes:
         out = []
         for key, position in zip(keys, positions, strict=True):
             row = overlay.get(key) or (rows.get(position) if position is not None else None) or {}
-            out.append({c: str(row[c]) for c in columns if row.get(c) is not None})
+            out.append({c: row[c] for c in columns if row.get(c) is not None})
         return out
 
     def aligned(self, deployed: Vocabulary) -> np.ndarray:

@@ -1,0 +1,218 @@
+"""GET /recommendations: a campaign's or recommender's answer as a plain JSON array of items with
+their metadata, for messaging tools (Braze Connected Content reads ``recommendations[0].name``)
+and web pages.
+
+    GET /recommendations?user_id=42&recommender=for-you&num_results=5&filter=in-stock
+    [{"id": "abc123", "name": "First Item", "price": 39.99, "image": "https://..."}, ...]
+
+The answer runs the same pipeline as GetRecommendations. Items columns map to keys by
+``rest_fields`` ("id=ITEM_ID,name=TITLE,price=PRICE"; default: every column, lower-cased), with
+their schema's types (numbers stay numbers). Answers are reused for ``rest_cache_seconds``; a new
+event of the user drops theirs. Errors are JSON with a 4xx status, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from openpersonalize.api.auth import SigV4OrBasic
+from openpersonalize.errors import InvalidInput, ServiceError
+from openpersonalize.scope import Scope
+from openpersonalize.serving.requests import DEFAULT_RESULTS, Recommend
+from openpersonalize.serving.runtime import Runtime
+from openpersonalize.settings import Settings
+
+MAX_RESULTS = 500
+VALUE_PREFIX = "value."  # value.GENRE="comedy": a filter placeholder's value
+
+
+class RestRecommendations:
+    def __init__(self, runtime: Runtime, settings: Settings, auth: SigV4OrBasic | None) -> None:
+        self.runtime, self.settings, self.auth = runtime, settings, auth
+        self.api_keys = [k.strip() for k in settings.rest_api_keys.split(",") if k.strip()]
+        self.fields = _fields(settings.rest_fields)
+        self._cache: dict[tuple[Any, ...], tuple[float, bytes, dict[str, str]]] = {}
+        self._by_user: dict[str, set[tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+
+    async def endpoint(self, request: Request) -> Response:
+        cors = {"Access-Control-Allow-Origin": self.settings.rest_cors_origin, "Vary": "Origin"}
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={**cors, "Access-Control-Allow-Methods": "GET",
+                                                      "Access-Control-Allow-Headers": "X-Api-Key, Authorization"})  # fmt: skip
+        try:
+            account = self._authenticate(request)
+        except ServiceError as error:  # whatever was wrong with the credentials: 401, as /metrics
+            headers = {**cors, "WWW-Authenticate": 'Basic realm="openpersonalize"'}
+            return JSONResponse(
+                {"error": error.code, "message": str(error)}, status_code=401, headers=headers
+            )
+        try:
+            body, headers = await run_in_threadpool(self._answer, request, account)
+        except ServiceError as error:
+            status = error.rest_status if 400 <= error.rest_status < 500 else 400
+            return JSONResponse(
+                {"error": error.code, "message": str(error)}, status_code=status, headers=cors
+            )
+        return Response(body, media_type="application/json", headers={**cors, **headers})
+
+    def observe(self, records: list[dict[str, Any]]) -> None:
+        """New events: their users' cached answers are stale."""
+        users = {r.get("USER_ID") for r in records if r.get("USER_ID")}
+        with self._lock:
+            for user in users & set(self._by_user):
+                for key in self._by_user.pop(str(user)):
+                    self._cache.pop(key, None)
+
+    # -- the steps ----------------------------------------------------------------------------
+    def _authenticate(self, request: Request) -> str | None:
+        """The caller's account (None: the default one). An API key, or --credentials, when set."""
+        given = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
+        if given and any(hmac.compare_digest(given, key) for key in self.api_keys):
+            return None
+        if self.auth is not None:
+            raw_path = request.scope.get("raw_path", request.scope["path"].encode()).decode("latin-1")
+            return self.auth.check(request.method, raw_path, request.url.query, request.headers)
+        if self.api_keys:
+            raise _Unauthorized("A valid X-Api-Key header (or api_key parameter) is required.")
+        return None
+
+    def _answer(self, request: Request, account: str | None) -> tuple[bytes, dict[str, str]]:
+        query = request.query_params
+        user, item = query.get("user_id") or None, query.get("item_id") or None
+        scope = Scope(self.settings.region, account or self.settings.account_id)
+        campaign, recommender = self._source(scope, query)
+        num = _integer(query.get("num_results"), "num_results", DEFAULT_RESULTS)
+        if not 1 <= num <= MAX_RESULTS:
+            raise InvalidInput(f"num_results must be between 1 and {MAX_RESULTS}; got {num}.")
+        named_filter = query.get("filter")
+        filter_arn = _arn(scope, "filter", named_filter) if named_filter else None
+        values = _filter_values(query)
+        key = (campaign, recommender, user, item, num, filter_arn, tuple(sorted(values.items())))
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        answer = self.runtime.recommend(
+            Recommend(campaign_arn=campaign, recommender_arn=recommender, user_id=user, item_id=item,
+                      num_results=num, filter_arn=filter_arn, filter_values=values), scope,
+        )  # fmt: skip
+        target = self.runtime.targets.cached(campaign or recommender)
+        items_dataset = target[1].scene.datasets.get("ITEMS") if target is not None else None
+        ids = [i.item_id for i in answer.items]
+        rows: list[dict[str, Any]] = [{} for _ in ids]
+        if items_dataset is not None:
+            attributes = self.runtime.attributes.of(items_dataset)
+            rows = attributes.values(ids, attributes.columns)
+        body = json.dumps(
+            [self._decorate(i.item_id, row, i.score) for i, row in zip(answer.items, rows, strict=True)]
+        )
+        headers = {
+            "X-Recommendation-Id": answer.recommendation_id,
+            "X-Answered-By": str(campaign or recommender),
+        }
+        self._keep(key, user, body.encode(), headers)
+        return body.encode(), headers
+
+    def _source(self, scope: Scope, query: Mapping[str, str]) -> tuple[str | None, str | None]:
+        if query.get("campaign") and query.get("recommender"):
+            raise InvalidInput("Give campaign or recommender, not both.")
+        if query.get("campaign"):
+            return _arn(scope, "campaign", query["campaign"]), None
+        if query.get("recommender"):
+            return None, _arn(scope, "recommender", query["recommender"])
+        default = self.settings.rest_default
+        if not default:
+            raise InvalidInput(
+                "campaign or recommender is required (a name or an ARN); no default is configured."
+            )
+        kind = (
+            "recommender" if ":recommender/" in default or default.startswith("recommender/") else "campaign"
+        )
+        name = default.removeprefix("recommender/").removeprefix("campaign/")
+        arn = _arn(scope, kind, name)
+        return (None, arn) if kind == "recommender" else (arn, None)
+
+    def _decorate(self, item_id: str, row: Mapping[str, Any], score: float | None) -> dict[str, Any]:
+        if not self.fields:
+            return {
+                "id": item_id,
+                **{column.lower(): value for column, value in row.items() if column != "ITEM_ID"},
+            }
+        out: dict[str, Any] = {}
+        for key, column in self.fields:
+            value = item_id if column == "ITEM_ID" else score if column == "@score" else row.get(column)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def _cached(self, key: tuple[Any, ...]) -> tuple[bytes, dict[str, str]] | None:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1], {**hit[2], "X-Cache": "hit"}
+
+    def _keep(self, key: tuple[Any, ...], user: str | None, body: bytes, headers: dict[str, str]) -> None:
+        if self.settings.rest_cache_seconds <= 0:
+            return
+        with self._lock:
+            if len(self._cache) > 100_000:  # bounded: start over rather than grow
+                self._cache.clear()
+                self._by_user.clear()
+            self._cache[key] = (time.monotonic() + self.settings.rest_cache_seconds, body, headers)
+            if user:
+                self._by_user.setdefault(user, set()).add(key)
+
+
+class _Unauthorized(ServiceError):
+    code = "UnrecognizedClientException"
+    status = rest_status = 401
+
+
+def _fields(text: str) -> list[tuple[str, str]]:
+    """ "id=ITEM_ID,name=TITLE" -> [("id", "ITEM_ID"), ("name", "TITLE")] (``@score``: the score)."""
+    pairs = []
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            key, _, column = part.partition("=")
+            pairs.append((key.strip(), (column or key).strip()))
+    return pairs
+
+
+def _arn(scope: Scope, kind: str, name_or_arn: str) -> str:
+    return name_or_arn if name_or_arn.startswith("arn:") else scope.arn(kind, name_or_arn)
+
+
+def _integer(raw: str | None, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number; got {raw!r}.") from None
+
+
+def _filter_values(query: Mapping[str, str]) -> dict[str, str]:
+    """value.NAME=comedy (quoted for the filter when it is not already) or filter_values={...}."""
+    values: dict[str, str] = {}
+    if query.get("filter_values"):
+        try:
+            given = json.loads(query["filter_values"])
+        except ValueError:
+            raise InvalidInput("filter_values must be a JSON object of strings.") from None
+        if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+            raise InvalidInput("filter_values must be a JSON object of strings.")
+        values.update(given)
+    for name, value in query.items():
+        if name.startswith(VALUE_PREFIX):
+            values[name[len(VALUE_PREFIX) :]] = value if value.startswith('"') else json.dumps(value)
+    return values
