@@ -66,14 +66,17 @@ def start_server(
     processes: int = 1,
     metadata_url: str = "",
     object_url: str = "",
+    settings: dict[str, str] | None = None,
 ) -> Server:
-    """Start `openpersonalize serve` from this checkout in its own session; wait for /health."""
+    """Start `openpersonalize serve` from this checkout in its own session; wait for /health.
+    ``settings``: more of them, by name (``{"rest_cache_seconds": "0"}``)."""
     port = port or free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT / "src"),
         "OPENPERSONALIZE_LOG_LEVEL": "warning",
     }
+    env.update({f"OPENPERSONALIZE_{k.upper()}": v for k, v in (settings or {}).items()})
     if metadata_url:
         env["OPENPERSONALIZE_METADATA_URL"] = metadata_url
     if object_url:
@@ -114,11 +117,18 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def running_server(
-    data_dir: Path, *, workers: int, processes: int = 1, metadata_url: str = "", object_url: str = ""
+    data_dir: Path,
+    *,
+    workers: int,
+    processes: int = 1,
+    metadata_url: str = "",
+    object_url: str = "",
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     server = start_server(
-        data_dir, workers=workers, processes=processes, metadata_url=metadata_url, object_url=object_url
-    )
+        data_dir, workers=workers, processes=processes, metadata_url=metadata_url, object_url=object_url,
+        settings=settings,
+    )  # fmt: skip
     try:
         yield server
     finally:

@@ -431,15 +431,15 @@ def have_wrk() -> bool:
 # wrk calls request() for every request and done() once; done() prints one parseable line.
 _WRK_ERRORS = ("connect", "read", "write", "HTTP status >= 400", "timeout")
 _WRK_SCRIPT = """
-local bodies = {%s}
-local method, path = "%s", "%s"
+local requests_ = {%s}
+local method = "%s"
 local prepared = {}
 init = function(args)
   math.randomseed(os.time())
   local headers = {}
   if method == "POST" then headers["Content-Type"] = "application/json" end
-  for i, body in ipairs(bodies) do
-    prepared[i] = wrk.format(method, path, headers, body ~= "" and body or nil)
+  for i, r in ipairs(requests_) do
+    prepared[i] = wrk.format(method, r[1], headers, r[2] ~= "" and r[2] or nil)
   end
 end
 request = function() return prepared[math.random(#prepared)] end
@@ -457,11 +457,11 @@ end
 
 def wrk_closed_loop(url: str, requests: Sequence[Request], concurrency: int, seconds: float) -> Measurement:
     """Peak throughput with wrk (one thread: the server needs the other core); same requests."""
-    if len({(r.method, r.path) for r in requests}) != 1:
-        raise ValueError("one wrk run sends one method and path")
-    bodies = ",".join(f"[==[{r.body}]==]" for r in requests)
+    if len({r.method for r in requests}) != 1:
+        raise ValueError("one wrk run sends one method")
+    bodies = ",".join(f"{{[==[{r.path}]==], [==[{r.body}]==]}}" for r in requests)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_WRK_SCRIPT % (bodies, requests[0].method, requests[0].path))
+        script.write(_WRK_SCRIPT % (bodies, requests[0].method))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(

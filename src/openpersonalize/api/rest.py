@@ -57,7 +57,12 @@ class RestRecommendations:
                 {"error": error.code, "message": str(error)}, status_code=401, headers=headers
             )
         try:
-            body, headers = await run_in_threadpool(self._answer, request, account)
+            scope, wanted = self._request(request, account)
+            key = _key(wanted)
+            hit = self._cached(key)  # on the event loop: a hit costs no thread hop
+            body, headers = (
+                hit if hit is not None else await run_in_threadpool(self._answer, scope, wanted, key)
+            )
         except ServiceError as error:
             status = error.rest_status if 400 <= error.rest_status < 500 else 400
             return JSONResponse(
@@ -86,25 +91,26 @@ class RestRecommendations:
             raise _Unauthorized("A valid X-Api-Key header (or api_key parameter) is required.")
         return None
 
-    def _answer(self, request: Request, account: str | None) -> tuple[bytes, dict[str, str]]:
+    def _request(self, request: Request, account: str | None) -> tuple[Scope, Recommend]:
+        """The parameters as a runtime request (no lookups: a cache hit needs nothing more)."""
         query = request.query_params
-        user, item = query.get("user_id") or None, query.get("item_id") or None
         scope = Scope(self.settings.region, account or self.settings.account_id)
         campaign, recommender = self._source(scope, query)
         num = _integer(query.get("num_results"), "num_results", DEFAULT_RESULTS)
         if not 1 <= num <= MAX_RESULTS:
             raise InvalidInput(f"num_results must be between 1 and {MAX_RESULTS}; got {num}.")
         named_filter = query.get("filter")
-        filter_arn = _arn(scope, "filter", named_filter) if named_filter else None
-        values = _filter_values(query)
-        key = (campaign, recommender, user, item, num, filter_arn, tuple(sorted(values.items())))
-        hit = self._cached(key)
-        if hit is not None:
-            return hit
-        answer = self.runtime.recommend(
-            Recommend(campaign_arn=campaign, recommender_arn=recommender, user_id=user, item_id=item,
-                      num_results=num, filter_arn=filter_arn, filter_values=values), scope,
+        recommend = Recommend(
+            campaign_arn=campaign, recommender_arn=recommender, user_id=query.get("user_id") or None,
+            item_id=query.get("item_id") or None, num_results=num,
+            filter_arn=_arn(scope, "filter", named_filter) if named_filter else None,
+            filter_values=_filter_values(query),
         )  # fmt: skip
+        return scope, recommend
+
+    def _answer(self, scope: Scope, request: Recommend, key: tuple[Any, ...]) -> tuple[bytes, dict[str, str]]:
+        campaign, recommender = request.campaign_arn, request.recommender_arn
+        answer = self.runtime.recommend(request, scope)
         target = self.runtime.targets.cached(campaign or recommender)
         items_dataset = target[1].scene.datasets.get("ITEMS") if target is not None else None
         ids = [i.item_id for i in answer.items]
@@ -119,7 +125,7 @@ class RestRecommendations:
             "X-Recommendation-Id": answer.recommendation_id,
             "X-Answered-By": str(campaign or recommender),
         }
-        self._keep(key, user, body.encode(), headers)
+        self._keep(key, request.user_id, body.encode(), headers)
         return body.encode(), headers
 
     def _source(self, scope: Scope, query: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -176,6 +182,11 @@ class RestRecommendations:
 class _Unauthorized(ServiceError):
     code = "UnrecognizedClientException"
     status = rest_status = 401
+
+
+def _key(request: Recommend) -> tuple[Any, ...]:
+    return (request.campaign_arn, request.recommender_arn, request.user_id, request.item_id,
+            request.num_results, request.filter_arn, tuple(sorted(request.filter_values.items())))  # fmt: skip
 
 
 def _fields(text: str) -> list[tuple[str, str]]:
