@@ -60,9 +60,13 @@ class RestRecommendations:
             scope, wanted = self._request(request, account)
             key = _key(wanted)
             hit = self._cached(key)  # on the event loop: a hit costs no thread hop
-            body, headers = (
-                hit if hit is not None else await run_in_threadpool(self._answer, scope, wanted, key)
-            )
+            filters = [wanted.filter_arn] if wanted.filter_arn else []
+            if hit is not None:
+                body, headers = hit
+            elif self.runtime.is_ready(wanted.campaign_arn, filters, metadata=True):
+                body, headers = self._answer(scope, wanted, key)  # all at hand: cheaper than a thread hop
+            else:
+                body, headers = await run_in_threadpool(self._answer, scope, wanted, key)
         except ServiceError as error:
             status = error.rest_status if 400 <= error.rest_status < 500 else 400
             return JSONResponse(
