@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,7 +24,7 @@ from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
-from openpersonalize.api.rest import RestRecommendations
+from openpersonalize.api.rest import RestFastPath, RestRecommendations
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
@@ -176,6 +177,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             ),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RestFastPath, rest=rest)],
     )
     app.state.services = services
     return app
