@@ -24,6 +24,7 @@ from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
+from openpersonalize.api.request_metrics import ModelMemoryCollector, RequestMetrics
 from openpersonalize.api.rest import RestFastPath, RestRecommendations
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
@@ -137,7 +138,10 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     gauges = metrics.registry(
         metrics.EventLogCollector(services.ctx.store, services.ctx.interactions),
         metrics.AttributionCollector(services.ctx.store, services.ctx.series),
+        ModelMemoryCollector(runtime.models),
     )
+    dispatcher.metrics = RequestMetrics(gauges)
+    ingest.listeners.append(dispatcher.metrics.taken)
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -7,6 +7,7 @@ service's limit.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from openpersonalize.api import protocol
 from openpersonalize.api.auth import SigV4Verifier
 from openpersonalize.api.errors import error_response
+from openpersonalize.api.request_metrics import RequestMetrics
 from openpersonalize.api.validate import validate
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.errors import RequestTooLarge, UnknownOperation
@@ -53,8 +55,19 @@ class Dispatcher:
         self.verifier = verifier
         # Called after a control-plane write, so this process's caches see it at once.
         self.on_control_change: list[Callable[[], None]] = []
+        self.metrics: RequestMetrics | None = None  # set by the server: per-operation counts and latency
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await self._handle(request)
+        finally:
+            if self.metrics is not None:
+                scope = request.scope
+                self.metrics.observe(scope.get("op_name", "unknown"), scope.get("op_outcome", "ok"),
+                                     time.perf_counter() - started, scope.get("op_params"))  # fmt: skip
+
+    async def _handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         target = request.headers.get("x-amz-target")
         path = request.scope["path"]  # cheaper than building request.url on the hot path
@@ -64,6 +77,7 @@ class Dispatcher:
             signed = self.verifier.check_headers(request.headers) if self.verifier is not None else None
             op = self._route(path, target, request.method)
             service = op.service
+            request.scope["op_name"] = op.name
             limit = MAX_BODY_BYTES[service]
             _check_declared_length(request, limit)
             body = await _read_body(request, limit)
@@ -81,6 +95,7 @@ class Dispatcher:
                 params = await run_in_threadpool(_decode, op, body)
             else:
                 params = _decode(op, body)
+            request.scope["op_params"] = params
             if op.service == protocol.CONTROL:
                 result = await run_in_threadpool(self.control.call, op.name, params, scope)
                 if not op.name.startswith(("Describe", "List", "Get")):
@@ -91,8 +106,10 @@ class Dispatcher:
             body = protocol.encode_output(op, result)
         except ClientDisconnect:
             # The client went away mid-body: nobody will read an answer, and it is no server fault.
+            request.scope["op_outcome"] = "disconnected"
             return Response(status_code=400)
         except Exception as exc:
+            request.scope["op_outcome"] = getattr(exc, "code", "InternalFailure")
             return error_response(exc, service, request_id, self.validation_code)
         return Response(
             body, status_code=200, media_type=op.content_type, headers={"x-amzn-RequestId": request_id}

@@ -168,6 +168,10 @@ class ModelCache:
         self._loaded: OrderedDict[str, Deployed] = OrderedDict()
         self._lock = threading.Lock()
 
+    def loaded_bytes(self) -> int:
+        with self._lock:
+            return sum(d.size_bytes for d in self._loaded.values())
+
     def get(self, version_arn: str, prefix: str, trained_at: float) -> Deployed:
         with self._lock:
             hit = self._loaded.get(version_arn)

@@ -1,0 +1,68 @@
+"""Request metrics for GET /metrics: counts and latency per operation, per campaign or recommender
+for the runtime calls, events taken, and the memory of loaded models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from openpersonalize.serving.models import ModelCache
+
+# Latency buckets (seconds) around what the API answers in: sub-millisecond to a slow training call.
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class RequestMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Histogram(
+            "openpersonalize_request_seconds",
+            "Time to answer an API call, by operation and outcome (ok, or the error code).",
+            ["operation", "outcome"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.by_source = Histogram(
+            "openpersonalize_recommendation_seconds",
+            "Time to answer a runtime call, by the campaign or recommender asked.",
+            ["source"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.events = Counter(
+            "openpersonalize_events",
+            "Records the events API took (PutEvents, PutItems, ...), by dataset type.",
+            ["dataset_type"],
+            registry=registry,
+        )
+
+    def observe(self, operation: str, outcome: str, seconds: float, params: dict[str, Any] | None) -> None:
+        self.requests.labels(operation, outcome).observe(seconds)
+        if params is not None and operation.startswith("Get") and outcome == "ok":
+            source = params.get("campaignArn") or params.get("recommenderArn")
+            if source:
+                self.by_source.labels(source).observe(seconds)
+
+    def taken(self, records: list[dict[str, Any]]) -> None:
+        """An events listener: count what was acknowledged."""
+        counts: dict[str, int] = {}
+        for record in records:
+            kind = str(record.get("_type") or "")
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in counts.items():
+            self.events.labels(kind).inc(count)
+
+
+class ModelMemoryCollector(Collector):
+    def __init__(self, models: ModelCache) -> None:
+        self.models = models
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "openpersonalize_loaded_model_bytes",
+            "Memory of the models this server process has loaded (their artifact sizes).",
+            value=self.models.loaded_bytes(),
+        )
