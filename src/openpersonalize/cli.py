@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from openpersonalize import cli_client
 from openpersonalize.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="A self-hosted Amazon Personalize.")
@@ -199,6 +200,9 @@ def demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.touch()
     run_demo(data_dir, port, keep_running)
+
+
+cli_client.register(app)  # import, train, deploy, recommend, list, describe: against a running server
 
 
 def main() -> None:
