@@ -24,7 +24,7 @@ from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.plain_routes import guarded
-from openpersonalize.api.request_metrics import ModelMemoryCollector, RequestMetrics
+from openpersonalize.api.request_metrics import JobsCollector, ModelMemoryCollector, RequestMetrics
 from openpersonalize.api.rest import RestFastPath, RestRecommendations
 from openpersonalize.api.validate import precompile
 from openpersonalize.control.context import Context
@@ -139,6 +139,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         metrics.EventLogCollector(services.ctx.store, services.ctx.interactions),
         metrics.AttributionCollector(services.ctx.store, services.ctx.series),
         ModelMemoryCollector(runtime.models),
+        JobsCollector(services.ctx.store),
     )
     dispatcher.metrics = RequestMetrics(gauges)
     ingest.listeners.append(dispatcher.metrics.taken)

@@ -37,3 +37,5 @@ def test_request_and_event_metrics(server, personalize, runtime, events, loaded)
         line for line in scraped.splitlines() if line.startswith("openpersonalize_loaded_model_bytes ")
     )
     assert float(memory.split()[1]) > 0
+    assert 'openpersonalize_jobs{kind="train",status="done"} 1.0' in scraped
+    assert 'openpersonalize_job_last_duration_seconds{kind="dataset-import"}' in scraped

@@ -1,5 +1,5 @@
-"""Request metrics for GET /metrics: counts and latency per operation, per campaign or recommender
-for the runtime calls, events taken, and the memory of loaded models."""
+"""Metrics for GET /metrics: counts and latency per operation, per campaign or recommender for the
+runtime calls, events taken, the memory of loaded models, and background jobs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from openpersonalize.serving.models import ModelCache
+from openpersonalize.store.metadata import MetadataStore
 
 # Latency buckets (seconds) around what the API answers in: sub-millisecond to a slow training call.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -66,3 +67,35 @@ class ModelMemoryCollector(Collector):
             "Memory of the models this server process has loaded (their artifact sizes).",
             value=self.models.loaded_bytes(),
         )
+
+
+class JobsCollector(Collector):
+    """Jobs by kind and status (the newest 1,000), and how long each kind's last finished job took."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        jobs = self.store.recent_jobs(1000)
+        counts = GaugeMetricFamily(
+            "openpersonalize_jobs",
+            "Background jobs among the newest 1,000, by kind and status.",
+            labels=["kind", "status"],
+        )
+        tally: dict[tuple[str, str], int] = {}
+        last: dict[str, float] = {}
+        for job in jobs:  # newest first
+            tally[(job.kind, job.status)] = tally.get((job.kind, job.status), 0) + 1
+            if job.status in ("done", "failed") and job.kind not in last and job.heartbeat is not None:
+                last[job.kind] = max(0.0, job.heartbeat - job.created)
+        for (kind, status), count in sorted(tally.items()):
+            counts.add_metric([kind, status], count)
+        yield counts
+        seconds = GaugeMetricFamily(
+            "openpersonalize_job_last_duration_seconds",
+            "From queued to its last heartbeat, for each kind's newest finished job.",
+            labels=["kind"],
+        )
+        for kind, value in sorted(last.items()):
+            seconds.add_metric([kind], value)
+        yield seconds
