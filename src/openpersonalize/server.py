@@ -23,6 +23,7 @@ from openpersonalize.api import metrics, protocol, runtime_wire
 from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
+from openpersonalize.api.experiment_routes import experiment_routes
 from openpersonalize.api.plain_routes import guarded
 from openpersonalize.api.request_metrics import JobsCollector, ModelMemoryCollector, RequestMetrics
 from openpersonalize.api.rest import RestFastPath, RestRecommendations
@@ -132,7 +133,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
 
     dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
     plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
-    rest = RestRecommendations(runtime, settings, plain_auth)
+    rest = RestRecommendations(runtime, settings, plain_auth, services.attribution.count_served)
     ingest.listeners.append(rest.observe)  # a user's new event drops their cached answers
     services.followers.append(rest.observe)
     gauges = metrics.registry(
@@ -170,6 +171,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             Route("/health", guarded(health, plain_auth), methods=["GET"]),
             Route("/metrics", guarded(prometheus, plain_auth), methods=["GET"]),
             Route("/recommendations", rest.endpoint, methods=["GET", "OPTIONS"]),
+            *experiment_routes(services.ctx.store, services.ctx.series, rest),
             Route(
                 "/attribution/series",
                 guarded(series_endpoint(services.ctx.store, services.ctx.series), plain_auth),

@@ -17,7 +17,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,19 +25,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from openpersonalize.api.auth import SigV4OrBasic
-from openpersonalize.errors import InvalidInput, ServiceError
+from openpersonalize.errors import InvalidInput, ResourceNotFound, ServiceError
 from openpersonalize.scope import Scope
+from openpersonalize.serving.experiments import Variant, assign, parse_variants
 from openpersonalize.serving.requests import DEFAULT_RESULTS, Recommend
 from openpersonalize.serving.runtime import Runtime
 from openpersonalize.settings import Settings
+from openpersonalize.store.metadata import Resource
 
 MAX_RESULTS = 500
 VALUE_PREFIX = "value."  # value.GENRE="comedy": a filter placeholder's value
 
 
 class RestRecommendations:
-    def __init__(self, runtime: Runtime, settings: Settings, auth: SigV4OrBasic | None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        auth: SigV4OrBasic | None,
+        served: Callable[[str, str], None],
+    ) -> None:
         self.runtime, self.settings, self.auth = runtime, settings, auth
+        self.served = served  # (experiment ARN, variant ARN): an experiment's answer went out
+        self._experiments: dict[str, tuple[float, Resource | None]] = {}
         self.api_keys = [k.strip() for k in settings.rest_api_keys.split(",") if k.strip()]
         self.fields = _fields(settings.rest_fields)
         self._cache: dict[tuple[Any, ...], tuple[float, bytes, dict[str, str]]] = {}
@@ -50,28 +60,32 @@ class RestRecommendations:
             return Response(status_code=204, headers={**cors, "Access-Control-Allow-Methods": "GET",
                                                       "Access-Control-Allow-Headers": "X-Api-Key, Authorization"})  # fmt: skip
         try:
-            account = self._authenticate(request)
+            account = self.authenticate(request)
         except ServiceError as error:  # whatever was wrong with the credentials: 401, as /metrics
             headers = {**cors, "WWW-Authenticate": 'Basic realm="openpersonalize"'}
             return JSONResponse(
                 {"error": error.code, "message": str(error)}, status_code=401, headers=headers
             )
         try:
-            scope, wanted = self._request(request, account)
+            scope, wanted, variant = self._request(request, account)
             key = (account, request.scope.get("query_string", b""))
             hit = self._cached(key)  # on the event loop: a hit costs no thread hop
             filters = [wanted.filter_arn] if wanted.filter_arn else []
             if hit is not None:
                 body, headers = hit
             elif self.runtime.is_ready(wanted.campaign_arn, filters, metadata=True):
-                body, headers = self._answer(scope, wanted, key)  # all at hand: cheaper than a thread hop
+                body, headers = self._answer(
+                    scope, wanted, key, variant
+                )  # at hand: cheaper than a thread hop
             else:
-                body, headers = await run_in_threadpool(self._answer, scope, wanted, key)
+                body, headers = await run_in_threadpool(self._answer, scope, wanted, key, variant)
         except ServiceError as error:
             status = error.rest_status if 400 <= error.rest_status < 500 else 400
             return JSONResponse(
                 {"error": error.code, "message": str(error)}, status_code=status, headers=cors
             )
+        if "X-Experiment" in headers:
+            self.served(headers["X-Experiment"], headers["X-Answered-By"])
         return Response(body, media_type="application/json", headers={**cors, **headers})
 
     def fast(self, scope: Mapping[str, Any]) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
@@ -87,6 +101,8 @@ class RestRecommendations:
         if hit is None:
             return None
         body, headers = hit
+        if "X-Experiment" in headers:
+            self.served(headers["X-Experiment"], headers["X-Answered-By"])
         cors = {"Access-Control-Allow-Origin": self.settings.rest_cors_origin, "Vary": "Origin"}
         raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         raw += [(k.lower().encode(), v.encode()) for k, v in {**cors, **headers}.items()]
@@ -101,7 +117,7 @@ class RestRecommendations:
                     self._cache.pop(key, None)
 
     # -- the steps ----------------------------------------------------------------------------
-    def _authenticate(self, request: Request) -> str | None:
+    def authenticate(self, request: Request) -> str | None:
         """The caller's account (None: the default one). An API key, or --credentials, when set."""
         given = request.headers.get("x-api-key") or request.query_params.get("api_key") or ""
         if given and any(hmac.compare_digest(given, key) for key in self.api_keys):
@@ -113,24 +129,51 @@ class RestRecommendations:
             raise _Unauthorized("A valid X-Api-Key header (or api_key parameter) is required.")
         return None
 
-    def _request(self, request: Request, account: str | None) -> tuple[Scope, Recommend]:
-        """The parameters as a runtime request (no lookups: a cache hit needs nothing more)."""
+    def _request(
+        self, request: Request, account: str | None
+    ) -> tuple[Scope, Recommend, tuple[str, str] | None]:
+        """The parameters as a runtime request, and (experiment ARN, variant name) when an
+        experiment picks the variant (only an experiment's definition is read, cached a second)."""
         query = request.query_params
         scope = Scope(self.settings.region, account or self.settings.account_id)
-        campaign, recommender = self._source(scope, query)
+        variant = None
+        if query.get("experiment"):
+            experiment, chosen = self._variant(scope, query["experiment"], query.get("user_id"))
+            variant = (experiment, chosen.name)
+            recommender = ":recommender/" in chosen.arn
+            campaign, recommender_arn = (None, chosen.arn) if recommender else (chosen.arn, None)
+        else:
+            campaign, recommender_arn = self._source(scope, query)
         num = _integer(query.get("num_results"), "num_results", DEFAULT_RESULTS)
         if not 1 <= num <= MAX_RESULTS:
             raise InvalidInput(f"num_results must be between 1 and {MAX_RESULTS}; got {num}.")
         named_filter = query.get("filter")
         recommend = Recommend(
-            campaign_arn=campaign, recommender_arn=recommender, user_id=query.get("user_id") or None,
+            campaign_arn=campaign, recommender_arn=recommender_arn, user_id=query.get("user_id") or None,
             item_id=query.get("item_id") or None, num_results=num,
             filter_arn=_arn(scope, "filter", named_filter) if named_filter else None,
             filter_values=_filter_values(query),
         )  # fmt: skip
-        return scope, recommend
+        return scope, recommend, variant
 
-    def _answer(self, scope: Scope, request: Recommend, key: tuple[Any, ...]) -> tuple[bytes, dict[str, str]]:
+    def _variant(self, scope: Scope, name: str, user: str | None) -> tuple[str, Variant]:
+        if not user:
+            raise InvalidInput("user_id is required with experiment: it decides the variant.")
+        arn = _arn(scope, "experiment", name)
+        now = time.monotonic()
+        hit = self._experiments.get(arn)
+        if hit is None or now - hit[0] >= 1.0:
+            hit = self._experiments[arn] = (now, self.runtime.store.get(arn))
+        found = hit[1]
+        if found is None or found.kind != "experiment":
+            raise ResourceNotFound(f"Experiment {name} does not exist.")
+        if found.status != "RUNNING":
+            raise InvalidInput(f"Experiment {name} is {found.status}.")
+        return arn, assign(found.name or name, user, parse_variants(found.attrs["variants"]))
+
+    def _answer(
+        self, scope: Scope, request: Recommend, key: tuple[Any, ...], variant: tuple[str, str] | None = None
+    ) -> tuple[bytes, dict[str, str]]:
         campaign, recommender = request.campaign_arn, request.recommender_arn
         answer = self.runtime.recommend(request, scope)
         target = self.runtime.targets.cached(campaign or recommender)
@@ -147,6 +190,8 @@ class RestRecommendations:
             "X-Recommendation-Id": answer.recommendation_id,
             "X-Answered-By": str(campaign or recommender),
         }
+        if variant is not None:
+            headers.update({"X-Experiment": variant[0], "X-Variant": variant[1]})
         self._keep(key, request.user_id, body.encode(), headers)
         return body.encode(), headers
 

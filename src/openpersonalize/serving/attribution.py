@@ -139,6 +139,10 @@ class Attribution:
                 entry = self._pending[key]
                 entry[0], entry[1], entry[2] = event_type, entry[1] + value, entry[2] + samples
 
+    def count_served(self, experiment_arn: str, variant_arn: str) -> None:
+        """One answer of an experiment's variant went out (its "SERVED" series)."""
+        self.observe_sums({(experiment_arn, "SERVED", variant_arn, window_of(time.time())): ["", 1.0, 1]})
+
     def flush(self) -> None:
         """Add the sums taken since the last flush to the series; re-read the attributions."""
         with self._lock:
