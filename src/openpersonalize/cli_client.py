@@ -58,6 +58,81 @@ SETTLED = {"ACTIVE", "CREATE FAILED", "CREATE STOPPED", "COMPLETED", "FAILED", "
 def register(app: typer.Typer) -> None:
     for command in (import_, train, deploy, recommend, list_, describe):
         app.command(name=command.__name__.rstrip("_"))(command)
+    experiments = typer.Typer(no_args_is_help=True, help="A/B experiments (docs/experiments.md).")
+    for sub in (experiment_create, experiment_show, experiment_list, experiment_stop):
+        experiments.command(name=sub.__name__.removeprefix("experiment_"))(sub)
+    app.add_typer(experiments, name="experiment")
+
+
+ApiKey = Annotated[
+    str | None, typer.Option(envvar="OPENPERSONALIZE_API_KEY", help="An API key of the server.")
+]
+
+
+def experiment_create(
+    name: Annotated[str, typer.Argument(help="The experiment's name.")],
+    variant: Annotated[
+        list[str],
+        typer.Option(help="name=campaign:NAME[:share] or name=recommender:NAME[:share]; twice or more."),
+    ],
+    metric_attribution: Annotated[
+        str | None, typer.Option(help="The metric attribution's ARN that measures it.")
+    ] = None,
+    endpoint_url: Endpoint = DEFAULT_ENDPOINT,
+    api_key: ApiKey = None,
+) -> None:
+    """Start an experiment splitting users between campaigns or recommenders."""
+    variants = []
+    for text in variant:
+        label, _, spec = text.partition("=")
+        kind, _, rest = spec.partition(":")
+        target, _, share = rest.partition(":")
+        if not label or kind not in ("campaign", "recommender") or not target:
+            raise typer.BadParameter(f"{text!r}: expected name=campaign:NAME[:share]", param_hint="--variant")
+        variants.append({"name": label, kind: target, "share": float(share or 1)})
+    body = {"name": name, "variants": variants, "metricAttributionArn": metric_attribution}
+    _print_json(_rest(endpoint_url, api_key, "POST", "/experiments", body))
+
+
+def experiment_show(
+    name: Annotated[str, typer.Argument()], endpoint_url: Endpoint = DEFAULT_ENDPOINT, api_key: ApiKey = None
+) -> None:
+    """An experiment with its results so far (JSON)."""
+    _print_json(_rest(endpoint_url, api_key, "GET", f"/experiments/{name}"))
+
+
+def experiment_list(endpoint_url: Endpoint = DEFAULT_ENDPOINT, api_key: ApiKey = None) -> None:
+    """The experiments (JSON)."""
+    _print_json(_rest(endpoint_url, api_key, "GET", "/experiments"))
+
+
+def experiment_stop(
+    name: Annotated[str, typer.Argument()], endpoint_url: Endpoint = DEFAULT_ENDPOINT, api_key: ApiKey = None
+) -> None:
+    """Stop an experiment (its requests are refused from then on)."""
+    _print_json(_rest(endpoint_url, api_key, "POST", f"/experiments/{name}/stop"))
+
+
+def _rest(endpoint_url: str, api_key: str | None, method: str, path: str, body: Any = None) -> Any:
+    import httpx
+
+    headers = {"X-Api-Key": api_key} if api_key else {}
+    try:
+        response = httpx.request(
+            method, endpoint_url.rstrip("/") + path, json=body, headers=headers, timeout=60
+        )
+    except httpx.TransportError:
+        typer.echo(f"No server answers at {endpoint_url} (start one with `openpersonalize serve`).", err=True)
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+    if response.status_code >= 400:
+        detail = (
+            response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        )
+        typer.echo(
+            f"{detail.get('error', response.status_code)}: {detail.get('message', response.text)}", err=True
+        )
+        raise typer.Exit(EXIT_API)
+    return response.json()
 
 
 def import_(

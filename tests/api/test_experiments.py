@@ -74,3 +74,33 @@ def test_experiment_splits_users_and_calls_the_winner(tmp_path):
         assert missing.status_code == 404
     finally:
         live.stop()
+
+
+def test_experiments_from_the_command_line(tmp_path):
+    from tests.test_cli import cli
+
+    live = start_server(tmp_path / "data")
+    try:
+        personalize = live.client("personalize")
+        shop = build_shop(personalize, tmp_path)
+        version = personalize.describe_campaign(campaignArn=shop["campaign"])["campaign"][
+            "solutionVersionArn"
+        ]
+        deploy(personalize, version, "up2")
+        created = cli(
+            live,
+            "experiment",
+            "create",
+            "home",
+            "--variant",
+            "a=campaign:up",
+            "--variant",
+            "b=campaign:up2:3",
+        )
+        assert '"status": "RUNNING"' in created.stdout and '"share": 3.0' in created.stdout
+        assert '"served"' in cli(live, "experiment", "show", "home").stdout
+        assert '"STOPPED"' in cli(live, "experiment", "stop", "home").stdout
+        refused = cli(live, "experiment", "create", "x", "--variant", "a=campaign:up", check=False)
+        assert refused.returncode == 3 and "at least two" in refused.stderr
+    finally:
+        live.stop()
