@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,25 +58,30 @@ class Targets:
         self._cache.clear()
 
     def campaign(self, campaign_arn: str) -> Target:
+        return self._resolved(campaign_arn, lambda: self._campaign(campaign_arn))
+
+    def recommender(self, recommender_arn: str) -> Target:
+        return self._resolved(recommender_arn, lambda: self._recommender(recommender_arn))
+
+    def _resolved(self, arn: str, resolve: Callable[[], Target]) -> Target:
         now = time.monotonic()
-        hit = self._cache.get(campaign_arn)
+        hit = self._cache.get(arn)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
+        target = resolve()
+        self._cache[arn] = (now, target)
+        return target
+
+    def _campaign(self, campaign_arn: str) -> Target:
         campaign = self.store.get(campaign_arn)
         if campaign is None or campaign.kind != "campaign":
             raise ResourceNotFound(f"Resource Arn {campaign_arn} does not exist.")
         if campaign.status != ACTIVE:
             raise InvalidInput(f"Campaign {campaign_arn} is not ACTIVE (status: {campaign.status}).")
         config = campaign.attrs.get("campaignConfig") or {}
-        target = self.of_version(self._version(campaign), campaign.arn, "Campaign", config)
-        self._cache[campaign_arn] = (now, target)
-        return target
+        return self.of_version(self._version(campaign), campaign.arn, "Campaign", config)
 
-    def recommender(self, recommender_arn: str) -> Target:
-        now = time.monotonic()
-        hit = self._cache.get(recommender_arn)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
+    def _recommender(self, recommender_arn: str) -> Target:
         recommender = self.store.get(recommender_arn)
         if recommender is None or recommender.kind != "recommender":
             raise ResourceNotFound(f"Resource Arn {recommender_arn} does not exist.")
@@ -90,9 +95,7 @@ class Targets:
         config = recommender.attrs.get("recommenderConfig") or {}
         target = self.of_version(trained[0], recommender.arn, "Recommender", config)
         excludes = frozenset(t.lower() for t in USE_CASES[target.recipe.name].excludes)
-        target = dataclasses.replace(target, excludes=excludes)
-        self._cache[recommender_arn] = (now, target)
-        return target
+        return dataclasses.replace(target, excludes=excludes)
 
     def of_version(
         self,
