@@ -131,7 +131,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         verifier=verifier,
     )
 
-    dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate]
+    dispatcher.on_control_change += [ingest.invalidate, runtime.invalidate, services.attribution.refresh]
     plain_auth = SigV4OrBasic(verifier) if verifier is not None else None
     rest = RestRecommendations(runtime, settings, plain_auth, services.attribution.count_served)
     ingest.listeners.append(rest.observe)  # a user's new event drops their cached answers

@@ -34,7 +34,6 @@ def test_experiment_splits_users_and_calls_the_winner(tmp_path):
             "variants": [{"name": "a", "campaign": "up", "share": 1}, {"name": "b", "campaign": "up2", "share": 1}],
         })  # fmt: skip
         assert created.status_code == 200, created.text
-        time.sleep(1.5)  # servers pick up the new metric attribution within a second
         seen: dict[str, int] = {"a": 0, "b": 0}
         for n in range(240):
             who = f"visitor-{n}"
@@ -54,9 +53,11 @@ def test_experiment_splits_users_and_calls_the_winner(tmp_path):
                     "eventType": "click", "itemId": answer.json()[0]["id"], "sentAt": time.time(),
                     "recommendationId": answer.headers["x-recommendation-id"]}])  # fmt: skip
         assert 80 < seen["a"] < 160  # an even split, give or take
-        time.sleep(1.5)  # the servers add their sums every second
-        report = httpx.get(f"{live.url}/experiments/home").json()
-        assert report["results"]["served"] == {"a": 2.0 * seen["a"], "b": 2.0 * seen["b"]}
+        served = {"a": 2.0 * seen["a"], "b": 2.0 * seen["b"]}
+        deadline = time.time() + 15  # the servers add their sums every second
+        while (report := httpx.get(f"{live.url}/experiments/home").json())["results"]["served"] != served:
+            assert time.time() < deadline, report["results"]
+            time.sleep(0.2)
         clicks = report["results"]["metrics"]["CLICKS"]
         assert clicks["winner"] == "a"
         low, high = clicks["variants"]["a"]["interval"]

@@ -139,6 +139,12 @@ class Attribution:
                 entry = self._pending[key]
                 entry[0], entry[1], entry[2] = event_type, entry[1] + value, entry[2] + samples
 
+    def refresh(self) -> None:
+        """Re-read which dataset groups measure what (every second, and at once after a control-plane
+        change in this process: a new metric attribution counts from its first event)."""
+        self._refreshed = time.time()
+        self._by_dataset = attributions(self.store)
+
     def count_served(self, experiment_arn: str, variant_arn: str) -> None:
         """One answer of an experiment's variant went out (its "SERVED" series)."""
         self.observe_sums({(experiment_arn, "SERVED", variant_arn, window_of(time.time())): ["", 1.0, 1]})
@@ -156,8 +162,7 @@ class Attribution:
             raise
         now = time.time()
         if now - self._refreshed >= REFRESH_SECONDS:
-            self._refreshed = now
-            self._by_dataset = attributions(self.store)
+            self.refresh()
         if now - self._pruned >= PRUNE_SECONDS:
             self._pruned = now
             self.series.forget(before=window_of(now - RETENTION_SECONDS))
