@@ -216,7 +216,7 @@ def test_batch_job_survives_kill_9_of_a_worker(tmp_path, victim):
             )["status"]
             == "ACTIVE"
         )
-        users = [f"u{i}" for i in range(60_000)]
+        users = [f"u{i}" for i in range(20_000)]
         (tmp_path / "users.json").write_text("".join(f'{{"userId": "{u}"}}\n' for u in users))
         arn = personalize.create_batch_inference_job(
             jobName="big", solutionVersionArn=version, roleArn="arn:aws:iam::123456789012:role/r",
