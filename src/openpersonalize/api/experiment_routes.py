@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from openpersonalize.api.rest import RestRecommendations
+from openpersonalize.data.metric_expressions import function_of
 from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound, ServiceError
 from openpersonalize.scope import Scope
 from openpersonalize.serving.attribution import WINDOW_SECONDS
@@ -126,9 +127,7 @@ class _Experiments:
         attribution = self.store.get(experiment.attrs.get("metricAttributionArn") or "")
         if attribution is not None:
             for metric in attribution.attrs["_metrics"]:
-                functions[metric["metricName"]] = (
-                    "samplecount" if "SAMPLECOUNT" in metric["expression"].upper() else "sum"
-                )
+                functions[metric["metricName"]] = function_of(metric["expression"])
             for point in self.series.read(attribution.arn, since):
                 totals[point.metric_name][point.source] += point.value
         for name in functions:

@@ -39,6 +39,11 @@ class Metric:
             return None
 
 
+def function_of(expression: str) -> str:
+    """ "samplecount" or "sum" (the report's MATH_FUNCTION) of an expression checked before."""
+    return "samplecount" if _COUNT.fullmatch(expression) else "sum"
+
+
 def parse_metric(metric: Mapping[str, Any], where: str, schemas: Mapping[str, ParsedSchema]) -> Metric:
     """A metric of a request, checked against the dataset group's schemas (dataset type -> schema)."""
     expression = str(metric["expression"])
@@ -47,7 +52,7 @@ def parse_metric(metric: Mapping[str, Any], where: str, schemas: Mapping[str, Pa
         raise InvalidInput(
             f"{where}: metric attribution needs an Interactions dataset with an EVENT_TYPE column in the dataset group."
         )
-    if _COUNT.fullmatch(expression):
+    if function_of(expression) == "samplecount":
         return Metric(metric["eventType"], metric["metricName"], expression, "samplecount")
     found = _SUM.fullmatch(expression)
     if found is None:

@@ -28,6 +28,9 @@ class Exploration:
     ) -> Exploration:
         """Read and check an itemExplorationConfig (values are strings, as AWS takes them)."""
         config = config or {}
+        unknown = [key for key in config if key not in ("explorationWeight", "explorationItemAgeCutOff")]
+        if unknown:
+            raise InvalidInput(f"{where}: unknown key '{unknown[0]}'.")
         weight = _number(config, "explorationWeight", DEFAULT_WEIGHT, where)
         if not 0.0 <= weight <= 1.0:
             raise InvalidInput(

@@ -7,6 +7,7 @@ from typing import Any
 
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.resources.common import (
+    check_ranking_influence,
     create_job,
     describer,
     lister,
@@ -97,17 +98,8 @@ def check_filter(ctx: Context, filter_arn: str, version: Resource) -> None:
 
 def _config(config: dict[str, Any]) -> dict[str, Any]:
     where = "batchInferenceJobConfig"
-    exploration = config.get("itemExplorationConfig") or {}
-    unknown = [k for k in exploration if k not in ("explorationWeight", "explorationItemAgeCutOff")]
-    if unknown:
-        raise InvalidInput(f"{where}.itemExplorationConfig: unknown key '{unknown[0]}'.")
-    Exploration.of(exploration, f"{where}.itemExplorationConfig")
-    influence = config.get("rankingInfluence") or {}
-    for key, value in influence.items():
-        if key not in ("POPULARITY", "FRESHNESS"):
-            raise InvalidInput(f"{where}.rankingInfluence: unknown key '{key}' (POPULARITY or FRESHNESS).")
-        if not 0.0 <= float(value) <= 1.0:
-            raise InvalidInput(f"{where}.rankingInfluence.{key} must be between 0 and 1; got {value}.")
+    Exploration.of(config.get("itemExplorationConfig"), f"{where}.itemExplorationConfig")
+    check_ranking_influence(config.get("rankingInfluence") or {}, f"{where}.rankingInfluence")
     return {k: v for k, v in config.items() if v}
 
 

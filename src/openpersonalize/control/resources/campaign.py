@@ -7,6 +7,7 @@ from typing import Any
 from openpersonalize.control.context import Call, Context
 from openpersonalize.control.lifecycle import ACTIVE, CREATE_FAILED
 from openpersonalize.control.resources.common import (
+    check_ranking_influence,
     describer,
     ensure_name_free,
     lister,
@@ -50,18 +51,8 @@ def _config(p: dict[str, Any], version_arn: str, current: dict[str, Any] | None 
         raise InvalidInput(
             "campaignConfig.syncWithLatestSolutionVersion needs solutionVersionArn <solutionArn>/$LATEST."
         )
-    exploration = config.get("itemExplorationConfig") or {}
-    for key in exploration:
-        if key not in ("explorationWeight", "explorationItemAgeCutOff"):
-            raise InvalidInput(f"campaignConfig.itemExplorationConfig: unknown key '{key}'.")
-    Exploration.of(exploration)  # refuses a bad value, naming it
-    for key, value in (config.get("rankingInfluence") or {}).items():
-        if key not in ("POPULARITY", "FRESHNESS"):
-            raise InvalidInput(
-                f"campaignConfig.rankingInfluence: unknown key '{key}' (POPULARITY or FRESHNESS)."
-            )
-        if not 0.0 <= float(value) <= 1.0:
-            raise InvalidInput(f"campaignConfig.rankingInfluence.{key} must be between 0 and 1; got {value}.")
+    Exploration.of(config.get("itemExplorationConfig"))  # refuses an unknown key or a bad value, naming it
+    check_ranking_influence(config.get("rankingInfluence") or {}, "campaignConfig.rankingInfluence")
     return config
 
 

@@ -109,6 +109,15 @@ def require_active(resource: Resource, label: str) -> None:
         raise ResourceInUse(f"{label} {resource.arn} is not ACTIVE (status: {resource.status}).")
 
 
+def check_ranking_influence(influence: dict[str, Any], where: str) -> None:
+    """rankingInfluence of a campaign or batch job: POPULARITY / FRESHNESS, each in [0, 1]."""
+    for key, value in influence.items():
+        if key not in ("POPULARITY", "FRESHNESS"):
+            raise InvalidInput(f"{where}: unknown key '{key}' (POPULARITY or FRESHNESS).")
+        if not 0.0 <= float(value) <= 1.0:
+            raise InvalidInput(f"{where}.{key} must be between 0 and 1; got {value}.")
+
+
 def check_role_kms(params: dict[str, Any]) -> None:
     if params.get("kmsKeyArn") and not params.get("roleArn"):
         raise InvalidInput("Supplying a KMS key is only valid when also specifying an IAM role (roleArn).")

@@ -230,9 +230,6 @@ def _config(
                 f"{where}.itemExplorationConfig applies to Recommended for you and Top picks for you only, "
                 f"not to {recipe}."
             )
-        unknown = [k for k in exploration if k not in ("explorationWeight", "explorationItemAgeCutOff")]
-        if unknown:
-            raise InvalidInput(f"{where}.itemExplorationConfig: unknown key '{unknown[0]}'.")
         Exploration.of(exploration, f"{where}.itemExplorationConfig")
     excluded = (config.get("trainingDataConfig") or {}).get("excludedDatasetColumns") or {}
     for dataset_type, columns in excluded.items():
