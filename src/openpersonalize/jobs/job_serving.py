@@ -47,7 +47,7 @@ def target_for(run: JobRun, label: str, config: Mapping[str, Any]) -> tuple[Runt
             ctx.objects, ctx.settings.data_dir / "job-model-cache", ctx.settings.model_cache_megabytes << 20
         )
         runtime = Runtime(ctx.store, models, live, AttributeStore(ctx.store, ctx.interactions))
-        target = runtime.target_of(version, job.arn, label, config, record_served=False)
+        target = runtime.targets.of_version(version, job.arn, label, config, record_served=False)
         _current.clear()
         _current[key] = (runtime, target)
         return runtime, target

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -34,7 +34,7 @@ from openpersonalize.serving.requests import MAX_ACTIONS, Act, Answer, Rank, Rec
 from openpersonalize.serving.scoring import softmax_at
 from openpersonalize.serving.served import Served
 from openpersonalize.serving.targets import CACHE_SECONDS, Target, Targets
-from openpersonalize.store.metadata import MetadataStore, Resource
+from openpersonalize.store.metadata import MetadataStore
 
 TAKEN, EXPOSED = frozenset({ACTION_TAKEN}), frozenset(ACTION_EXPOSED)  # as live events keep them
 MAX_RESULTS = 500
@@ -287,18 +287,6 @@ class Runtime:
         self.filters.invalidate()
 
     # -- the stages ---------------------------------------------------------------------------
-    def target_of(
-        self,
-        version: Resource,
-        arn: str,
-        label: str,
-        config: Mapping[str, Any],
-        *,
-        record_served: bool = True,
-    ) -> Target:
-        """A solution version made ready to answer for ``arn`` (batch jobs)."""
-        return self.targets.of_version(version, arn, label, config, record_served=record_served)
-
     def history(self, target: Target, user: str | None) -> np.ndarray:
         """The user's training history plus live events after training, as item indices."""
         deployed = target.deployed
