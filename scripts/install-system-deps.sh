@@ -11,9 +11,13 @@ warn() { printf '[install-system-deps] WARNING: %s\n' "$*" >&2; }
 # The throwaway PostgreSQL cluster (tests/fixtures/pgserver.py) runs initdb/pg_ctl from here.
 have_postgresql() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 
+# The console's browser tests (tests/console) drive Debian's Chromium through playwright.
+have_chromium() { command -v chromium >/dev/null; }
+
 # Each entry: "<check function> <package> [<package>...]". Add new needs here.
 NEEDS=(
   "have_postgresql postgresql"
+  "have_chromium chromium"
 )
 
 # --- Machinery -----------------------------------------------------------------------------------

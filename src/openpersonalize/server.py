@@ -28,6 +28,8 @@ from openpersonalize.api.plain_routes import guarded
 from openpersonalize.api.request_metrics import JobsCollector, ModelMemoryCollector, RequestMetrics
 from openpersonalize.api.rest import RestFastPath, RestRecommendations
 from openpersonalize.api.validate import precompile
+from openpersonalize.console.pages import Pages
+from openpersonalize.console.routes import Console
 from openpersonalize.control.context import Context
 from openpersonalize.control.service import ControlPlane
 from openpersonalize.data.events import EventIngestor
@@ -35,6 +37,7 @@ from openpersonalize.data.schema import parse_schema
 from openpersonalize.data.text_embedding import warm_for
 from openpersonalize.serving.attributes import AttributeStore
 from openpersonalize.serving.attribution import Attribution
+from openpersonalize.serving.experiment_book import ExperimentBook
 from openpersonalize.serving.live import LiveEvents
 from openpersonalize.serving.models import ModelCache
 from openpersonalize.serving.runtime import Runtime
@@ -145,6 +148,12 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     dispatcher.metrics = RequestMetrics(gauges)
     ingest.listeners.append(dispatcher.metrics.taken)
 
+    book = ExperimentBook(services.ctx.store, services.ctx.series)
+    pages = Pages(dispatcher.call_control, services.ctx.store, services.ctx.interactions, services.ctx.series,
+                  dispatcher.metrics.recent, book)  # fmt: skip
+    console = Console(pages, dispatcher.call_runtime, runtime, verifier.keys if verifier else {},
+                      settings.region, settings.account_id)  # fmt: skip
+
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -171,7 +180,8 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             Route("/health", guarded(health, plain_auth), methods=["GET"]),
             Route("/metrics", guarded(prometheus, plain_auth), methods=["GET"]),
             Route("/recommendations", rest.endpoint, methods=["GET", "OPTIONS"]),
-            *experiment_routes(services.ctx.store, services.ctx.series, rest),
+            *experiment_routes(book, rest),
+            *console.routes(),
             Route(
                 "/attribution/series",
                 guarded(series_endpoint(services.ctx.store, services.ctx.series), plain_auth),

@@ -115,6 +115,21 @@ class Dispatcher:
             body, status_code=200, media_type=op.content_type, headers={"x-amzn-RequestId": request_id}
         )
 
+    def call_control(self, name: str, params: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        """A control-plane call from another adapter (the console): validated and announced to the
+        caches exactly as the same call over the wire."""
+        op = protocol.operations(protocol.CONTROL)[name]
+        result = self.control.call(name, validate(op.model, params), scope)
+        if not name.startswith(("Describe", "List", "Get")):
+            for hook in self.on_control_change:
+                hook()
+        return result
+
+    async def call_runtime(self, name: str, params: dict[str, Any], scope: Scope) -> dict[str, Any]:
+        """A personalize-runtime call from another adapter, validated as over the wire."""
+        op = protocol.operations(protocol.RUNTIME)[name]
+        return await self._data_call(op, validate(op.model, params), scope)
+
     def _route(self, path: str, target: str | None, method: str = "POST") -> protocol.Operation:
         if method != "POST":
             raise UnknownOperation(

@@ -3,6 +3,9 @@ runtime calls, events taken, the memory of loaded models, and background jobs.""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +42,7 @@ class RequestMetrics:
             ["dataset_type"],
             registry=registry,
         )
+        self.recent = Timeline()  # the console's charts: the last hour, minute by minute
 
     def observe(self, operation: str, outcome: str, seconds: float, params: dict[str, Any] | None) -> None:
         self.requests.labels(operation, outcome).observe(seconds)
@@ -46,6 +50,7 @@ class RequestMetrics:
             source = params.get("campaignArn") or params.get("recommenderArn")
             if source:
                 self.by_source.labels(source).observe(seconds)
+                self.recent.add(source, seconds)
 
     def taken(self, records: list[dict[str, Any]]) -> None:
         """An events listener: count what was acknowledged."""
@@ -55,6 +60,62 @@ class RequestMetrics:
             counts[kind] = counts.get(kind, 0) + 1
         for kind, count in counts.items():
             self.events.labels(kind).inc(count)
+        by_dataset: dict[str, int] = {}
+        for record in records:
+            key = f"dataset:{record.get('_ds')}"
+            by_dataset[key] = by_dataset.get(key, 0) + 1
+        for key, count in by_dataset.items():
+            self.recent.add(key, None, count)
+
+
+class Timeline:
+    """Per key (a campaign's or recommender's ARN, ``dataset:<id>`` for events), the last hour in
+    minutes: how many, and latency buckets for percentiles. This process's traffic only."""
+
+    MINUTES = 60
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self.clock = clock
+        self._minutes: dict[str, deque[list[Any]]] = {}  # [minute, count, seconds, bucket counts]
+        self._lock = threading.Lock()
+
+    def add(self, key: str, seconds: float | None, count: int = 1) -> None:
+        minute = int(self.clock() // 60)
+        with self._lock:
+            rows = self._minutes.setdefault(key, deque(maxlen=self.MINUTES))
+            if not rows or rows[-1][0] != minute:
+                rows.append([minute, 0, 0.0, [0] * (len(BUCKETS) + 1)])
+            row = rows[-1]
+            row[1] += count
+            if seconds is not None:
+                row[2] += seconds
+                row[3][next((i for i, b in enumerate(BUCKETS) if seconds <= b), len(BUCKETS))] += 1
+
+    def read(self, key: str) -> list[dict[str, Any]]:
+        """Every minute of the last hour, oldest first: count, mean and p99 (ms, bucket upper bound)."""
+        now = int(self.clock() // 60)
+        with self._lock:
+            rows = {row[0]: (row[1], row[2], list(row[3])) for row in self._minutes.get(key, ())}
+        out = []
+        for minute in range(now - self.MINUTES + 1, now + 1):
+            count, total, buckets = rows.get(minute, (0, 0.0, []))
+            timed = sum(buckets)
+            out.append({
+                "minute": minute * 60, "count": count,
+                "meanMs": round(total / timed * 1000, 3) if timed else None,
+                "p99Ms": _quantile(buckets, 0.99) if timed else None,
+            })  # fmt: skip
+        return out
+
+
+def _quantile(buckets: list[int], q: float) -> float:
+    """The upper bound (ms) of the bucket holding quantile ``q``."""
+    target, seen = q * sum(buckets), 0
+    for index, count in enumerate(buckets):
+        seen += count
+        if seen >= target:
+            return (BUCKETS[index] if index < len(BUCKETS) else BUCKETS[-1] * 2) * 1000
+    return BUCKETS[-1] * 2000
 
 
 class ModelMemoryCollector(Collector):

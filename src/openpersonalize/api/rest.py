@@ -176,13 +176,7 @@ class RestRecommendations:
     ) -> tuple[bytes, dict[str, str]]:
         campaign, recommender = request.campaign_arn, request.recommender_arn
         answer = self.runtime.recommend(request, scope)
-        target = self.runtime.targets.cached(campaign or recommender)
-        items_dataset = target[1].scene.datasets.get("ITEMS") if target is not None else None
-        ids = [i.item_id for i in answer.items]
-        rows: list[dict[str, Any]] = [{} for _ in ids]
-        if items_dataset is not None:
-            attributes = self.runtime.attributes.of(items_dataset)
-            rows = attributes.values(ids, attributes.columns)
+        rows = item_rows(self.runtime, str(campaign or recommender), [i.item_id for i in answer.items])
         body = json.dumps(
             [self._decorate(i.item_id, row, i.score) for i, row in zip(answer.items, rows, strict=True)]
         )
@@ -244,6 +238,16 @@ class RestRecommendations:
             self._cache[key] = (time.monotonic() + self.settings.rest_cache_seconds, body, headers)
             if user:
                 self._by_user.setdefault(user, set()).add(key)
+
+
+def item_rows(runtime: Runtime, target_arn: str, ids: list[str]) -> list[dict[str, Any]]:
+    """The Items columns of these items in the dataset group the campaign or recommender serves."""
+    target = runtime.targets.cached(target_arn)
+    items_dataset = target[1].scene.datasets.get("ITEMS") if target is not None else None
+    if items_dataset is None:
+        return [{} for _ in ids]
+    attributes = runtime.attributes.of(items_dataset)
+    return attributes.values(ids, attributes.columns)
 
 
 class _Unauthorized(ServiceError):

@@ -44,6 +44,7 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         runtime = boto3.client("personalize-runtime", **kw)
         console.rule("[bold]openpersonalize demo")
         console.print(f"Server: {url}  (data in {data_dir / 'server'})")
+        console.print(f"Console: {url}/console/  (open it in a browser to watch the steps)")
         data = _step("Generating Retail Demo Store shoppers and their events", lambda: load_demo_data())
         console.print(
             f"  {data.interactions.num_rows:,} interactions, {data.items.num_rows:,} products, "
@@ -86,7 +87,7 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         _show_shaped(personalize, runtime, group, campaign, shopper["USER_ID"], category)
         console.rule(f"done in {time.time() - started:.0f} s")
         if keep_running:
-            console.print(f"The server keeps running at {url}; Ctrl-C stops it.")
+            console.print(f"The server keeps running at {url} (console: {url}/console/); Ctrl-C stops it.")
             server.wait()
     finally:
         _stop(server)

@@ -1,0 +1,119 @@
+"""The console's pages and forms over plain HTTP: what each page shows, readable errors instead of
+stack traces, refused cross-site forms, and the sign-in when the server has credentials."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.fixtures.server import start_server
+
+pytestmark = pytest.mark.integration
+
+
+def get(live, path, **kwargs):
+    return httpx.get(f"{live.url}{path}", follow_redirects=True, timeout=30, **kwargs)
+
+
+def resource(live, arn):
+    return get(live, f"/console/resource?arn={quote(arn, safe='')}")
+
+
+def test_pages_show_the_shop(shop):
+    live, arns = shop
+    home = get(live, "/console/")
+    assert home.status_code == 200 and "dg" in home.text and "Recent jobs" in home.text
+    group = resource(live, arns["group"])
+    assert group.status_code == 200
+    for shown in ("items", "users", "up", "popular", "by-color", "business", "Event trackers"):
+        assert shown in group.text
+    assert "3,000" not in group.text and "120" in group.text  # the items dataset's row count
+    dataset = resource(live, arns["items"])
+    assert "CATEGORY" in dataset.text and "ACTIVE" in dataset.text and "Start import" in dataset.text
+    solution = resource(live, arns["solution"])
+    assert "data-chart" in solution.text and "Train a new version" in solution.text
+    campaign = resource(live, arns["campaign"])
+    assert campaign.text.count("data-chart") == 2 and "Try it" in campaign.text
+    attribution = resource(live, arns["attribution"])
+    assert attribution.text.count("data-chart") == 2 and "MARGIN" in attribution.text
+    jobs = get(live, "/console/jobs")
+    assert "Dataset import job" in jobs.text and "Training" in jobs.text
+    experiment = get(live, "/console/experiments/home")
+    assert experiment.status_code == 200 and "personal" in experiment.text and "data-chart" in experiment.text
+
+
+def test_try_it_returns_items_with_metadata(shop):
+    live, arns = shop
+    answer = httpx.post(f"{live.url}/console/try", data={"target": arns["campaign"], "userId": "u0-0",
+                        "numResults": "4", "filterArn": arns["filter"], "filterValues": "COLOR=red"},
+                        headers={"HX-Request": "true"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.text.count("<tr>") == 5 and "red" in answer.text and "blue" not in answer.text
+    ranked = httpx.post(f"{live.url}/console/try", data={"target": arns["campaign"], "userId": "u0-0",
+                        "inputList": "i0-1, i3-2"}, headers={"HX-Request": "true"})  # fmt: skip
+    assert ranked.status_code == 400 and "InvalidInputException" in ranked.text  # not a ranking campaign
+
+
+def test_bad_input_reads_as_a_message(shop):
+    live, arns = shop
+    missing = resource(live, arns["campaign"] + "-gone")
+    assert missing.status_code == 404 and "does not exist" in missing.text and "Traceback" not in missing.text
+    nonsense = get(live, "/console/resource?arn=not-an-arn")
+    assert nonsense.status_code == 404 and "<h1>ResourceNotFoundException</h1>" in nonsense.text
+    no_user = httpx.post(
+        f"{live.url}/console/try", data={"target": arns["campaign"]}, headers={"HX-Request": "true"}
+    )
+    assert no_user.status_code == 400 and "Give a user, an item, or both." in no_user.text
+    bad_name = httpx.post(f"{live.url}/console/deploy", data={
+        "from": arns["solution"] + "/x", "solutionVersionArn": arns["solution"] + "/nope", "name": "bad name"})  # fmt: skip
+    assert bad_name.status_code in (400, 404) and "Traceback" not in bad_name.text
+    bad_import = httpx.post(f"{live.url}/console/import", data={
+        "from": arns["items"], "datasetArn": arns["items"], "jobName": "x", "dataLocation": "s3:/nope"})  # fmt: skip
+    assert bad_import.status_code == 400 and "dataLocation" in bad_import.text
+    assert 'value="s3:/nope"' in bad_import.text  # what was typed stays in the form
+    bad_experiment = httpx.post(
+        f"{live.url}/console/experiments", data={"name": "solo", "variant1": arns["campaign"]}
+    )
+    assert bad_experiment.status_code == 400 and "at least two variants" in bad_experiment.text
+
+
+def test_forms_from_other_sites_are_refused(shop):
+    live, arns = shop
+    refused = httpx.post(f"{live.url}/console/delete", data={"arn": arns["filter"]},
+                         headers={"Origin": "https://evil.example"})  # fmt: skip
+    assert refused.status_code == 403
+    assert resource(live, arns["filter"]).status_code == 200  # still there
+
+
+def test_sign_in_when_the_server_has_credentials(tmp_path):
+    live = start_server(tmp_path / "data", credentials="AKIDCONSOLE:console-secret", with_worker=False)
+    try:
+        first = httpx.get(f"{live.url}/console/jobs")
+        assert first.status_code == 303 and first.headers["location"] == "/console/login?next=/console/jobs"
+        wrong = httpx.post(f"{live.url}/console/login?next=/console/jobs",
+                           data={"accessKeyId": "AKIDCONSOLE", "secretAccessKey": "guess"})  # fmt: skip
+        assert (
+            wrong.status_code == 401 and "do not match" in wrong.text and "console-secret" not in wrong.text
+        )
+        with httpx.Client(base_url=live.url) as browser:
+            signed = browser.post("/console/login?next=/console/jobs",
+                                  data={"accessKeyId": "AKIDCONSOLE", "secretAccessKey": "console-secret"})  # fmt: skip
+            assert signed.status_code == 303 and signed.headers["location"] == "/console/jobs"
+            assert "console-secret" not in signed.headers["set-cookie"]
+            assert browser.get("/console/jobs").status_code == 200
+            browser.post("/console/logout")
+            assert browser.get("/console/jobs").status_code == 303
+        basic = base64.b64encode(b"AKIDCONSOLE:console-secret").decode()
+        assert (
+            httpx.get(f"{live.url}/console/jobs", headers={"Authorization": f"Basic {basic}"}).status_code
+            == 200
+        )
+        forged = httpx.get(
+            f"{live.url}/console/jobs", cookies={"openpersonalize_console": "AKIDCONSOLE.9999999999.00"}
+        )
+        assert forged.status_code == 303
+    finally:
+        live.stop()
