@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -48,7 +50,7 @@ def version_of(personalize, campaign):
     return personalize.describe_campaign(campaignArn=campaign)["campaign"]["solutionVersionArn"]
 
 
-def test_batch_answers_as_the_campaign_does(personalize, runtime, shop, tmp_path):  # noqa: F811
+def test_batch_answers_as_the_campaign_does(server, personalize, runtime, shop, tmp_path):  # noqa: F811
     version = version_of(personalize, shop["campaign"])
     users = [user(g, u) for g in range(4) for u in range(3)]
     source = write_lines(
@@ -75,6 +77,8 @@ def test_batch_answers_as_the_campaign_does(personalize, runtime, shop, tmp_path
     assert new_user["error"] is None and len(new_user["output"]["recommendedItems"]) == 25
     listed = personalize.list_batch_inference_jobs(solutionVersionArn=version)["batchInferenceJobs"]
     assert [j["jobName"] for j in listed] == ["batch"] and listed[0]["status"] == "ACTIVE"
+    jobs = httpx.get(f"{server.url}/console/jobs").text  # the console's jobs page lists it
+    assert re.search(r"<td>Batch inference job</td><td><a [^>]+>batch</a></td><td><span [^>]+>ACTIVE", jobs)
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temporary left
 
 

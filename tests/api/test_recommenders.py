@@ -3,9 +3,13 @@ start, update, retrain on a schedule, delete."""
 
 from __future__ import annotations
 
+import html
+import json
 import random
+import re
 import time
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -64,7 +68,7 @@ def items(runtime, recommender, **kwargs):
     ]
 
 
-def test_recommended_for_you(personalize, runtime, events, shop):
+def test_recommended_for_you(server, personalize, runtime, events, shop):
     done = create_recommender(personalize, shop, "aws-ecomm-recommended-for-you",
                               recommenderConfig={"itemExplorationConfig": {"explorationWeight": "0"}})  # fmt: skip
     assert done["status"] == "ACTIVE", done.get("failureReason")
@@ -83,6 +87,11 @@ def test_recommended_for_you(personalize, runtime, events, shop):
     assert got[0] not in items(runtime, arn, userId=who)
     with pytest.raises(ClientError, match="userId is required"):
         items(runtime, arn)
+    console = httpx.get(f"{server.url}/console/resource", params={"arn": arn})  # its traffic, charted
+    requests, latency = (
+        json.loads(html.unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', console.text)
+    )
+    assert sum(requests["data"]["datasets"][0]["data"]) == 2 and latency["type"] == "line"
     # Filters and promotions work on recommenders as on campaigns.
     viewed = personalize.create_filter(name="viewed", datasetGroupArn=shop["group"],
                                        filterExpression='INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("View")')["filterArn"]  # fmt: skip

@@ -3,9 +3,12 @@ stack traces, refused cross-site forms, and the sign-in when the server has cred
 
 from __future__ import annotations
 
-import base64
+import html
+import json
+import re
 from urllib.parse import quote
 
+import boto3
 import httpx
 import pytest
 
@@ -16,6 +19,10 @@ pytestmark = pytest.mark.integration
 
 def get(live, path, **kwargs):
     return httpx.get(f"{live.url}{path}", follow_redirects=True, timeout=30, **kwargs)
+
+
+def charts_of(page: str) -> list[dict]:
+    return [json.loads(html.unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', page)]
 
 
 def resource(live, arn):
@@ -39,6 +46,12 @@ def test_pages_show_the_shop(shop):
     assert campaign.text.count("data-chart") == 2 and "Try it" in campaign.text
     attribution = resource(live, arns["attribution"])
     assert attribution.text.count("data-chart") == 2 and "MARGIN" in attribution.text
+    tracker = live.client("personalize").list_event_trackers(datasetGroupArn=arns["group"])["eventTrackers"][
+        0
+    ]
+    (events,) = charts_of(resource(live, tracker["eventTrackerArn"]).text)
+    per_dataset = {d["label"]: sum(d["data"]) for d in events["data"]["datasets"]}
+    assert per_dataset["interactions"] >= 10 and per_dataset["items"] == 0  # the fixture's clicks
     jobs = get(live, "/console/jobs")
     assert "Dataset import job" in jobs.text and "Training" in jobs.text
     experiment = get(live, "/console/experiments/home")
@@ -89,7 +102,8 @@ def test_forms_from_other_sites_are_refused(shop):
 
 
 def test_sign_in_when_the_server_has_credentials(tmp_path):
-    live = start_server(tmp_path / "data", credentials="AKIDCONSOLE:console-secret", with_worker=False)
+    live = start_server(tmp_path / "data", with_worker=False,
+                        credentials="AKIDCONSOLE:console-secret:111111111111,AKIDOTHER:other-secret:222222222222")  # fmt: skip
     try:
         first = httpx.get(f"{live.url}/console/jobs")
         assert first.status_code == 303 and first.headers["location"] == "/console/login?next=/console/jobs"
@@ -106,14 +120,21 @@ def test_sign_in_when_the_server_has_credentials(tmp_path):
             assert browser.get("/console/jobs").status_code == 200
             browser.post("/console/logout")
             assert browser.get("/console/jobs").status_code == 303
-        basic = base64.b64encode(b"AKIDCONSOLE:console-secret").decode()
-        assert (
-            httpx.get(f"{live.url}/console/jobs", headers={"Authorization": f"Basic {basic}"}).status_code
-            == 200
-        )
         forged = httpx.get(
             f"{live.url}/console/jobs", cookies={"openpersonalize_console": "AKIDCONSOLE.9999999999.00"}
         )
         assert forged.status_code == 303
+        # Each key sees its own account's resources only.
+        owner = boto3.client("personalize", endpoint_url=live.url, region_name="us-east-1",
+                             aws_access_key_id="AKIDCONSOLE", aws_secret_access_key="console-secret")  # fmt: skip
+        group = owner.create_dataset_group(name="private")["datasetGroupArn"]
+        as_owner, as_other = ("AKIDCONSOLE", "console-secret"), ("AKIDOTHER", "other-secret")
+        assert "private" in httpx.get(f"{live.url}/console/", auth=as_owner).text
+        assert "private" not in httpx.get(f"{live.url}/console/", auth=as_other).text
+        peek = httpx.get(f"{live.url}/console/resource", params={"arn": group}, auth=as_other)
+        assert peek.status_code == 404
+        refused = httpx.post(f"{live.url}/console/delete", data={"arn": group}, auth=as_other)
+        assert refused.status_code == 403  # as the API answers a foreign ARN
+        assert owner.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["name"] == "private"
     finally:
         live.stop()

@@ -95,3 +95,10 @@ def test_plain_routes_honour_the_credentials(secured, path):
     assert httpx.get(secured.url + path, auth=KEYS["B"]).status_code == 200
     basic = base64.b64encode(f"{KEYS['A'][0]}:{KEYS['A'][1]}".encode()).decode()
     assert httpx.get(secured.url + path, headers={"Authorization": f"Basic {basic}"}).status_code == 200
+
+
+def test_the_console_honours_the_credentials(secured):
+    assert httpx.get(secured.url + "/console/jobs").status_code == 303  # to the sign-in page
+    assert httpx.get(secured.url + "/console/jobs", auth=(KEYS["B"][0], "wrong")).status_code == 303
+    assert httpx.get(secured.url + "/console/jobs", auth=KEYS["B"]).status_code == 200
+    assert httpx.post(secured.url + "/console/delete", data={"arn": "x"}).status_code == 401
