@@ -157,7 +157,7 @@ def import_(
             dataSource={"dataLocation": csv_file.resolve().as_uri()},
         )["datasetImportJobArn"]  # fmt: skip
         done = _wait(lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
-                     f"importing {csv_file.name}")  # fmt: skip
+                     f"importing {csv_file.name}", endpoint_url, job)  # fmt: skip
         _finish(done, as_json, {"datasetArn": dataset_arn, "datasetImportJobArn": job})
 
 
@@ -181,7 +181,7 @@ def train(
             name=solution_name, datasetGroupArn=group_arn, recipeArn=RECIPE.format(recipe))["solutionArn"]  # fmt: skip
         version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
         done = _wait(lambda: personalize.describe_solution_version(solutionVersionArn=version)["solutionVersion"],
-                     f"training {recipe}")  # fmt: skip
+                     f"training {recipe}", endpoint_url, version)  # fmt: skip
         metrics = (
             personalize.get_solution_metrics(solutionVersionArn=version)["metrics"]
             if done["status"] == "ACTIVE"
@@ -200,9 +200,8 @@ def deploy(
     """Deploy a solution version in a campaign."""
     with _api(endpoint_url, region) as personalize:
         campaign = personalize.create_campaign(name=name, solutionVersionArn=solution_version)["campaignArn"]
-        done = _wait(
-            lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"], f"deploying {name}"
-        )
+        done = _wait(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"], f"deploying {name}",
+                     endpoint_url, campaign)  # fmt: skip
         _finish(done, as_json, {"campaignArn": campaign})
 
 
@@ -312,8 +311,7 @@ def _api(endpoint_url: str, region: str, service: str = "personalize") -> Iterat
     import boto3
     from botocore.exceptions import ClientError, EndpointConnectionError
 
-    key = os.environ.get("AWS_ACCESS_KEY_ID") or "openpersonalize"
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or "openpersonalize"
+    key, secret = _keys()
     client = boto3.client(service, endpoint_url=endpoint_url, region_name=region,
                           aws_access_key_id=key, aws_secret_access_key=secret)  # fmt: skip
     try:
@@ -325,6 +323,12 @@ def _api(endpoint_url: str, region: str, service: str = "personalize") -> Iterat
     except EndpointConnectionError:
         typer.echo(f"No server answers at {endpoint_url} (start one with `openpersonalize serve`).", err=True)
         raise typer.Exit(EXIT_UNREACHABLE) from None
+
+
+def _keys() -> tuple[str, str]:
+    """The access key id and secret the CLI signs with (the AWS environment variables)."""
+    key = os.environ.get("AWS_ACCESS_KEY_ID") or "openpersonalize"
+    return key, os.environ.get("AWS_SECRET_ACCESS_KEY") or "openpersonalize"
 
 
 def _account(endpoint_url: str, region: str) -> str:
@@ -372,18 +376,34 @@ def _ensure_dataset(personalize: Any, group_arn: str, group: str, kind: str, sch
                                           datasetGroupArn=group_arn, datasetType=kind)["datasetArn"])  # fmt: skip
 
 
-def _wait(describe: Callable[[], dict[str, Any]], what: str) -> dict[str, Any]:
-    """Poll until the resource settles, with a spinner and its status."""
+def _wait(describe: Callable[[], dict[str, Any]], what: str, endpoint_url: str, arn: str) -> dict[str, Any]:
+    """Poll until the resource settles, with a progress bar (the server's percent done) and its status."""
     from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 
-    console = Console(stderr=True)
-    with console.status(f"{what}…") as status:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=100)
         while True:
             current = describe()
             if current["status"] in SETTLED:
                 return current
-            status.update(f"{what}: {current['status']}")
+            done = _percent_done(endpoint_url, arn)
+            bar.update(task, description=f"{what}: {current['status']}", completed=done or 0)
             time.sleep(0.5)
+
+
+def _percent_done(endpoint_url: str, arn: str) -> float | None:
+    """GET /jobs/progress (Basic with the same keys, for a server with --credentials); None when
+    the server does not say."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"{endpoint_url.rstrip('/')}/jobs/progress", params={"arn": arn}, auth=_keys())
+        done = answer.json().get("percentDone") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    return float(done) if isinstance(done, int | float) else None
 
 
 def _finish(

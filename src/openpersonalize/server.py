@@ -24,6 +24,7 @@ from openpersonalize.api.attribution_routes import series_endpoint
 from openpersonalize.api.auth import SigV4OrBasic, SigV4Verifier, parse_credentials
 from openpersonalize.api.dispatch import Dispatcher
 from openpersonalize.api.experiment_routes import experiment_routes
+from openpersonalize.api.job_progress import progress_endpoint
 from openpersonalize.api.plain_routes import guarded
 from openpersonalize.api.request_metrics import JobsCollector, ModelMemoryCollector, RequestMetrics
 from openpersonalize.api.rest import RestFastPath, RestRecommendations
@@ -182,6 +183,9 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
             Route("/recommendations", rest.endpoint, methods=["GET", "OPTIONS"]),
             *experiment_routes(book, rest),
             *console.routes(),
+            Route(
+                "/jobs/progress", guarded(progress_endpoint(services.ctx.store), plain_auth), methods=["GET"]
+            ),
             Route(
                 "/attribution/series",
                 guarded(series_endpoint(services.ctx.store, services.ctx.series), plain_auth),
