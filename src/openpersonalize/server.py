@@ -150,6 +150,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
     ingest.listeners.append(dispatcher.metrics.taken)
 
     book = ExperimentBook(services.ctx.store, services.ctx.series)
+    book.on_change.append(rest.forget_experiment)
     pages = Pages(dispatcher.call_control, services.ctx.store, services.ctx.interactions, services.ctx.series,
                   dispatcher.metrics.recent, book)  # fmt: skip
     console = Console(pages, dispatcher.call_runtime, runtime, verifier.keys if verifier else {},

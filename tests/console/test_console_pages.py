@@ -138,3 +138,17 @@ def test_sign_in_when_the_server_has_credentials(tmp_path):
         assert owner.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["name"] == "private"
     finally:
         live.stop()
+
+
+def test_an_experiment_stopped_from_the_console_stops_answering(shop):
+    live, arns = shop
+    made = httpx.post(f"{live.url}/console/experiments", data={
+        "name": "short", "variant1": arns["campaign"], "variant2": arns["popular"]})  # fmt: skip
+    assert made.status_code == 303 and made.headers["location"] == "/console/experiments/short"
+    asked = {"experiment": "short", "user_id": "someone"}
+    assert httpx.get(f"{live.url}/recommendations", params=asked).status_code == 200
+    assert httpx.post(f"{live.url}/console/experiments/short/stop").status_code == 303
+    stopped = httpx.get(f"{live.url}/recommendations", params=asked)  # at once, not a second later
+    assert stopped.status_code == 400 and "STOPPED" in stopped.json()["message"]
+    assert httpx.post(f"{live.url}/console/experiments/short/delete").status_code == 303
+    assert get(live, "/console/experiments/short").status_code == 404

@@ -108,6 +108,11 @@ class RestRecommendations:
         raw += [(k.lower().encode(), v.encode()) for k, v in {**cors, **headers}.items()]
         return body, raw
 
+    def forget_experiment(self, arn: str) -> None:
+        """An experiment changed here (stopped, deleted): read it again at its next request. Other
+        processes see the change within a second."""
+        self._experiments.pop(arn, None)
+
     def observe(self, records: list[dict[str, Any]]) -> None:
         """New events: their users' cached answers are stale."""
         users = {r.get("USER_ID") for r in records if r.get("USER_ID")}

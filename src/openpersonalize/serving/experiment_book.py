@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from openpersonalize.data.metric_expressions import function_of
@@ -22,6 +23,7 @@ KIND = "experiment"
 class ExperimentBook:
     def __init__(self, store: MetadataStore, series: AttributionSeries) -> None:
         self.store, self.series = store, series
+        self.on_change: list[Callable[[str], None]] = []  # called with the ARN of a stopped or deleted one
 
     def list(self, scope: Scope) -> list[Resource]:
         return [e for e in self.store.list(KIND, limit=100).items if scope.owns(e.arn)]
@@ -33,11 +35,18 @@ class ExperimentBook:
         return found
 
     def stop(self, experiment: Resource) -> Resource:
-        return self.store.update(experiment.arn, status="STOPPED") or experiment
+        stopped = self.store.update(experiment.arn, status="STOPPED") or experiment
+        self._changed(experiment.arn)
+        return stopped
 
     def delete(self, experiment: Resource) -> None:
         self.store.delete(experiment.arn)
         self.series.forget(experiment.arn)
+        self._changed(experiment.arn)
+
+    def _changed(self, arn: str) -> None:
+        for listener in self.on_change:
+            listener(arn)
 
     def create(self, scope: Scope, given: Any) -> Resource:
         """``given``: {"name", "variants": [{"name", "campaign"|"recommender": name or ARN, "share"}],
