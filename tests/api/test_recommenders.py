@@ -135,6 +135,12 @@ def test_recommended_for_you(server, personalize, runtime, events, shop):
     ):
         assert time.time() < deadline
         time.sleep(0.2)
+    for to, status in (("stop", "INACTIVE"), ("start", "ACTIVE")):  # the console's button does the same
+        pressed = httpx.post(
+            f"{server.url}/console/recommender-state", data={"from": arn, "recommenderArn": arn, "to": to}
+        )
+        assert pressed.status_code == 303
+        assert personalize.describe_recommender(recommenderArn=arn)["recommender"]["status"] == status
     personalize.delete_recommender(recommenderArn=arn)
     with pytest.raises(ClientError) as caught:
         personalize.describe_recommender(recommenderArn=arn)

@@ -152,3 +152,29 @@ def test_an_experiment_stopped_from_the_console_stops_answering(shop):
     assert stopped.status_code == 400 and "STOPPED" in stopped.json()["message"]
     assert httpx.post(f"{live.url}/console/experiments/short/delete").status_code == 303
     assert get(live, "/console/experiments/short").status_code == 404
+
+
+def test_solutions_filters_and_trackers_from_the_group_page(shop):
+    live, arns = shop
+    page = resource(live, arns["group"]).text
+    assert 'id="solution-form"' in page and "aws-similar-items" in page
+    assert 'id="tracker-form"' not in page  # the group has its tracker already
+    bad = httpx.post(f"{live.url}/console/filters", data={
+        "from": arns["group"], "datasetGroupArn": arns["group"], "name": "broken",
+        "filterExpression": "EXCLUDE ItemID WHERE Items.NOPE IN (\"x\")"})  # fmt: skip
+    assert bad.status_code == 400 and "InvalidInputException" in bad.text and "NOPE" in bad.text
+    assert "EXCLUDE ItemID WHERE Items.NOPE" in bad.text  # kept in the form
+    made = httpx.post(f"{live.url}/console/filters", data={
+        "from": arns["group"], "datasetGroupArn": arns["group"], "name": "cheap",
+        "filterExpression": "INCLUDE ItemID WHERE Items.PRICE < 5"})  # fmt: skip
+    assert made.status_code == 303 and made.headers["location"].endswith("filter%2Fcheap")
+    solution = httpx.post(f"{live.url}/console/solutions", data={
+        "from": arns["group"], "datasetGroupArn": arns["group"], "name": "similar",
+        "recipeArn": "arn:aws:personalize:::recipe/aws-similar-items"})  # fmt: skip
+    assert solution.status_code == 303 and solution.headers["location"].endswith("solution%2Fsimilar")
+    personalize = live.client("personalize")
+    assert personalize.describe_filter(filterArn=arns["filter"].replace("by-color", "cheap"))["filter"][
+        "status"
+    ]
+    personalize.delete_filter(filterArn=arns["filter"].replace("by-color", "cheap"))
+    personalize.delete_solution(solutionArn=arns["solution"].replace("/up", "/similar"))

@@ -64,6 +64,44 @@ def deploy(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
     )["campaignArn"]
 
 
+def create_solution(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
+    params: dict[str, Any] = {
+        "name": _required(form, "name", "Solution name"),
+        "datasetGroupArn": _required(form, "datasetGroupArn", "Dataset group"),
+        "recipeArn": _required(form, "recipeArn", "Recipe"),
+    }
+    if (form.get("eventType") or "").strip():
+        params["eventType"] = form["eventType"].strip()
+    return pages.call(scope, "CreateSolution", **params)["solutionArn"]
+
+
+def create_filter(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
+    return pages.call(
+        scope,
+        "CreateFilter",
+        name=_required(form, "name", "Filter name"),
+        datasetGroupArn=_required(form, "datasetGroupArn", "Dataset group"),
+        filterExpression=_required(form, "filterExpression", "Filter expression"),
+    )["filterArn"]
+
+
+def create_event_tracker(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
+    return pages.call(
+        scope,
+        "CreateEventTracker",
+        name=_required(form, "name", "Event tracker name"),
+        datasetGroupArn=_required(form, "datasetGroupArn", "Dataset group"),
+    )["eventTrackerArn"]
+
+
+def start_or_stop_recommender(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
+    arn = _required(form, "recommenderArn", "Recommender")
+    pages.call(
+        scope, "StopRecommender" if form.get("to") == "stop" else "StartRecommender", recommenderArn=arn
+    )
+    return arn
+
+
 def delete(pages: Pages, scope: Scope, arn: str) -> str | None:
     """Delete the resource; the page to show next (its dataset group's, else the home page)."""
     kind = arns.kind_of(arn)

@@ -115,8 +115,11 @@ class Pages:
         datasets = self.listing(scope, "dataset", **parent)
         for dataset in datasets:
             dataset["rows"] = self.row_count(dataset["datasetArn"])
+        recipes = [
+            r for r in self.call(scope, "ListRecipes", maxResults=100)["recipes"] if not r.get("domain")
+        ]
         return {
-            "datasets": datasets, "solutions": solutions, "campaigns": campaigns,
+            "datasets": datasets, "solutions": solutions, "campaigns": campaigns, "recipes": recipes,
             "recommenders": self.listing(scope, "recommender", **parent),
             "filters": self.listing(scope, "filter", **parent),
             "trackers": self.listing(scope, "event-tracker", **parent),

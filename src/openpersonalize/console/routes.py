@@ -54,9 +54,14 @@ class Console:
             Route("/activity", page(self.activity)),
             Route("/delete", page(self.confirm_delete)),
             Route("/delete", post(self.delete), methods=["POST"]),
-            Route("/import", post(self.form_action(actions.start_import, "resource")), methods=["POST"]),
-            Route("/train", post(self.form_action(actions.train, "resource")), methods=["POST"]),
-            Route("/deploy", post(self.form_action(actions.deploy, "resource")), methods=["POST"]),
+            Route("/import", post(self.form_action(actions.start_import)), methods=["POST"]),
+            Route("/train", post(self.form_action(actions.train)), methods=["POST"]),
+            Route("/deploy", post(self.form_action(actions.deploy)), methods=["POST"]),
+            Route("/solutions", post(self.form_action(actions.create_solution)), methods=["POST"]),
+            Route("/filters", post(self.form_action(actions.create_filter)), methods=["POST"]),
+            Route("/event-trackers", post(self.form_action(actions.create_event_tracker)), methods=["POST"]),
+            Route("/recommender-state", post(self.form_action(actions.start_or_stop_recommender)),
+                  methods=["POST"]),
             Route("/experiments", page(self.experiments)),
             Route("/experiments", post(self.create_experiment), methods=["POST"]),
             Route("/experiments/{name}", page(self.experiment)),
@@ -153,7 +158,10 @@ class Console:
         parent = await run_in_threadpool(actions.delete, self.pages, scope, arn)
         return RedirectResponse(_resource_url(parent) if parent else "/console/", status_code=303)
 
-    def form_action(self, act: Callable[[Pages, Scope, Any], str], then: str) -> Handler:
+    def form_action(self, act: Callable[[Pages, Scope, Any], str]) -> Handler:
+        """A form that makes or changes a resource: on to its page, or back to the form's page
+        (``from``) with the reason and what was typed."""
+
         async def run(request: Request, scope: Scope) -> Response:
             form = await _form(request)
             try:
