@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 
@@ -157,7 +158,7 @@ def import_(
             dataSource={"dataLocation": csv_file.resolve().as_uri()},
         )["datasetImportJobArn"]  # fmt: skip
         done = _wait(lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
-                     f"importing {csv_file.name}", endpoint_url, job)  # fmt: skip
+                     f"importing {csv_file.name}", endpoint_url, job, region)  # fmt: skip
         _finish(done, as_json, {"datasetArn": dataset_arn, "datasetImportJobArn": job})
 
 
@@ -181,7 +182,7 @@ def train(
             name=solution_name, datasetGroupArn=group_arn, recipeArn=RECIPE.format(recipe))["solutionArn"]  # fmt: skip
         version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
         done = _wait(lambda: personalize.describe_solution_version(solutionVersionArn=version)["solutionVersion"],
-                     f"training {recipe}", endpoint_url, version)  # fmt: skip
+                     f"training {recipe}", endpoint_url, version, region)  # fmt: skip
         metrics = (
             personalize.get_solution_metrics(solutionVersionArn=version)["metrics"]
             if done["status"] == "ACTIVE"
@@ -201,7 +202,7 @@ def deploy(
     with _api(endpoint_url, region) as personalize:
         campaign = personalize.create_campaign(name=name, solutionVersionArn=solution_version)["campaignArn"]
         done = _wait(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"], f"deploying {name}",
-                     endpoint_url, campaign)  # fmt: skip
+                     endpoint_url, campaign, region)  # fmt: skip
         _finish(done, as_json, {"campaignArn": campaign})
 
 
@@ -376,7 +377,9 @@ def _ensure_dataset(personalize: Any, group_arn: str, group: str, kind: str, sch
                                           datasetGroupArn=group_arn, datasetType=kind)["datasetArn"])  # fmt: skip
 
 
-def _wait(describe: Callable[[], dict[str, Any]], what: str, endpoint_url: str, arn: str) -> dict[str, Any]:
+def _wait(
+    describe: Callable[[], dict[str, Any]], what: str, endpoint_url: str, arn: str, region: str
+) -> dict[str, Any]:
     """Poll until the resource settles, with a progress bar (the server's percent done) and its status."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
@@ -388,18 +391,24 @@ def _wait(describe: Callable[[], dict[str, Any]], what: str, endpoint_url: str, 
             current = describe()
             if current["status"] in SETTLED:
                 return current
-            done = _percent_done(endpoint_url, arn)
+            done = _percent_done(endpoint_url, arn, region)
             bar.update(task, description=f"{what}: {current['status']}", completed=done or 0)
             time.sleep(0.5)
 
 
-def _percent_done(endpoint_url: str, arn: str) -> float | None:
-    """GET /jobs/progress (Basic with the same keys, for a server with --credentials); None when
-    the server does not say."""
+def _percent_done(endpoint_url: str, arn: str, region: str) -> float | None:
+    """GET /jobs/progress, signed as the API calls are (SigV4: the secret never travels); None
+    when the server does not say."""
     import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
 
+    url = f"{endpoint_url.rstrip('/')}/jobs/progress?{urlencode({'arn': arn})}"
+    signed = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(*_keys()), "personalize", region).add_auth(signed)
     try:
-        answer = httpx.get(f"{endpoint_url.rstrip('/')}/jobs/progress", params={"arn": arn}, auth=_keys())
+        answer = httpx.get(url, headers=dict(signed.headers.items()))
         done = answer.json().get("percentDone") if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None

@@ -147,6 +147,7 @@ def build_app(settings: Settings, services: Services | None = None) -> Starlette
         JobsCollector(services.ctx.store),
     )
     dispatcher.metrics = RequestMetrics(gauges)
+    rest.answered = dispatcher.metrics.answered
     ingest.listeners.append(dispatcher.metrics.taken)
 
     book = ExperimentBook(services.ctx.store, services.ctx.series)

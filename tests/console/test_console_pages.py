@@ -21,6 +21,21 @@ def get(live, path, **kwargs):
     return httpx.get(f"{live.url}{path}", follow_redirects=True, timeout=30, **kwargs)
 
 
+def table_cells(page: str) -> dict[str, list[list[str]]]:
+    """Each <table id=...>'s rows below its header, as the cells' text."""
+    tables = {}
+    for name, body in re.findall(r'<table id="([^"]+)">(.*?)</table>', page, re.S):
+        rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]
+        tables[name] = [
+            [
+                html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)
+            ]
+            for r in rows
+        ]
+    return tables
+
+
 def charts_of(page: str) -> list[dict]:
     return [json.loads(html.unescape(c)) for c in re.findall(r'data-chart="([^"]+)"', page)]
 
@@ -35,9 +50,19 @@ def test_pages_show_the_shop(shop):
     assert home.status_code == 200 and "dg" in home.text and "Recent jobs" in home.text
     group = resource(live, arns["group"])
     assert group.status_code == 200
-    for shown in ("items", "users", "up", "popular", "by-color", "business", "Event trackers"):
-        assert shown in group.text
-    assert "3,000" not in group.text and "120" in group.text  # the items dataset's row count
+    cells = table_cells(group.text)
+    campaigns = {row[0]: row[1] for row in cells["campaigns"]}  # name -> its solution version
+    assert campaigns["popular"].startswith("solution/popular/") and campaigns["up"].startswith("solution/up/")
+    assert ["items", "ITEMS", "ACTIVE", "120"] in cells["datasets"] and [
+        "users",
+        "USERS",
+        "ACTIVE",
+        "80",
+    ] in cells["datasets"]
+    assert [row[0] for row in cells["filters"]] == ["by-color"] and cells["attributions"][0][:2] == [
+        "business",
+        "CLICKS MARGIN",
+    ]
     dataset = resource(live, arns["items"])
     assert "CATEGORY" in dataset.text and "ACTIVE" in dataset.text and "Start import" in dataset.text
     solution = resource(live, arns["solution"])
@@ -134,7 +159,9 @@ def test_sign_in_when_the_server_has_credentials(tmp_path):
         peek = httpx.get(f"{live.url}/console/resource", params={"arn": group}, auth=as_other)
         assert peek.status_code == 404
         refused = httpx.post(f"{live.url}/console/delete", data={"arn": group}, auth=as_other)
-        assert refused.status_code == 403  # as the API answers a foreign ARN
+        assert (
+            refused.status_code == 403 and "AccessDenied" in refused.text
+        )  # as the API answers a foreign ARN
         assert owner.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["name"] == "private"
     finally:
         live.stop()
@@ -178,3 +205,35 @@ def test_solutions_filters_and_trackers_from_the_group_page(shop):
     ]
     personalize.delete_filter(filterArn=arns["filter"].replace("by-color", "cheap"))
     personalize.delete_solution(solutionArn=arns["solution"].replace("/up", "/similar"))
+
+
+def test_deleting_a_dataset_group_goes_home(shop):
+    live, _ = shop
+    group = live.client("personalize").create_dataset_group(name="short-lived")["datasetGroupArn"]
+    gone = httpx.post(f"{live.url}/console/delete", data={"arn": group})
+    assert gone.status_code == 303 and gone.headers["location"] == "/console/"
+    assert "short-lived" not in get(live, "/console/").text
+
+
+def test_an_experiment_needs_a_metric_attribution_to_measure_it(shop):
+    live, arns = shop
+    wrong = httpx.post(f"{live.url}/console/experiments", data={
+        "name": "mismeasured", "variant1": arns["campaign"], "variant2": arns["popular"],
+        "metricAttributionArn": arns["campaign"]})  # fmt: skip
+    assert wrong.status_code == 400 and "ResourceNotFoundException: metricAttributionArn" in wrong.text
+    assert get(live, "/console/experiments/mismeasured").status_code == 404
+    by_api = httpx.post(f"{live.url}/experiments", json={"name": "mismeasured", "metricAttributionArn": arns["campaign"],
+                        "variants": [{"name": "a", "campaign": "up"}, {"name": "b", "campaign": "popular"}]})  # fmt: skip
+    assert by_api.status_code == 404
+
+
+def test_rest_answers_count_in_the_traffic_charts_and_metrics(shop):
+    live, arns = shop
+    requests, _ = charts_of(resource(live, arns["popular"]).text)  # only GET /recommendations asked it
+    assert sum(requests["data"]["datasets"][0]["data"]) >= 10
+    scraped = httpx.get(f"{live.url}/metrics").text  # and in Prometheus' per-source histogram
+    counted = re.search(
+        rf'openpersonalize_recommendation_seconds_count{{source="{arns["popular"]}"}} (\S+)', scraped
+    )
+    assert counted is not None and float(counted.group(1)) >= 10
+    assert 'openpersonalize_request_seconds_count{operation="GET /recommendations",outcome="ok"}' in scraped

@@ -52,6 +52,12 @@ class RequestMetrics:
                 self.by_source.labels(source).observe(seconds)
                 self.recent.add(source, seconds)
 
+    def answered(self, source: str, seconds: float) -> None:
+        """A GET /recommendations answer (those the cache answers before routing are not counted)."""
+        self.requests.labels("GET /recommendations", "ok").observe(seconds)
+        self.by_source.labels(source).observe(seconds)
+        self.recent.add(source, seconds)
+
     def taken(self, records: list[dict[str, Any]]) -> None:
         """An events listener: count what was acknowledged."""
         counts: dict[str, int] = {}

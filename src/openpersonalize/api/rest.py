@@ -47,6 +47,7 @@ class RestRecommendations:
     ) -> None:
         self.runtime, self.settings, self.auth = runtime, settings, auth
         self.served = served  # (experiment ARN, variant ARN): an experiment's answer went out
+        self.answered: Callable[[str, float], None] | None = None  # (campaign or recommender ARN, seconds)
         self._experiments: dict[str, tuple[float, Resource | None]] = {}
         self.api_keys = [k.strip() for k in settings.rest_api_keys.split(",") if k.strip()]
         self.fields = _fields(settings.rest_fields)
@@ -66,6 +67,7 @@ class RestRecommendations:
             return JSONResponse(
                 {"error": error.code, "message": str(error)}, status_code=401, headers=headers
             )
+        started = time.perf_counter()
         try:
             scope, wanted, variant = self._request(request, account)
             key = (account, request.scope.get("query_string", b""))
@@ -86,6 +88,8 @@ class RestRecommendations:
             )
         if "X-Experiment" in headers:
             self.served(headers["X-Experiment"], headers["X-Answered-By"])
+        if self.answered is not None:
+            self.answered(headers["X-Answered-By"], time.perf_counter() - started)
         return Response(body, media_type="application/json", headers={**cors, **headers})
 
     def fast(self, scope: Mapping[str, Any]) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:

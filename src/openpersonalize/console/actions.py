@@ -109,7 +109,7 @@ def delete(pages: Pages, scope: Scope, arn: str) -> str | None:
         raise InvalidInput(f"A {kind or 'resource'} cannot be deleted from the console.")
     declared = registry.kind(str(kind))
     described = pages.call(scope, operation("Describe", str(kind)), **{declared.arn_member: arn})
-    parent = described[declared.describe_key].get("datasetGroupArn")
+    parent = described[declared.describe_key].get("datasetGroupArn") if kind != "dataset-group" else None
     if kind == "campaign":  # its solution's page, where it was deployed from
         parent = described[declared.describe_key].get("solutionVersionArn", "").rsplit("/", 1)[0] or None
     pages.call(scope, operation("Delete", str(kind)), **{declared.arn_member: arn})

@@ -52,8 +52,15 @@ class Pages:
         return self._call(op, params, scope)
 
     def listing(self, scope: Scope, kind: str, **parent: Any) -> list[dict[str, Any]]:
-        key = registry.kind(kind).list_key
-        return list(self.call(scope, operation("List", kind) + "s", maxResults=100, **parent)[key])
+        """Every one of a kind (newest first), page by page as a client would."""
+        key, found = registry.kind(kind).list_key, []
+        params: dict[str, Any] = {"maxResults": 100, **parent}
+        while True:
+            page = self.call(scope, operation("List", kind) + "s", **params)
+            found += page[key]
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
 
     # -- pages --------------------------------------------------------------------------------
     def home(self, scope: Scope) -> dict[str, Any]:

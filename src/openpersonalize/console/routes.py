@@ -75,21 +75,11 @@ class Console:
     # -- sign-in ----------------------------------------------------------------------------------
     def _guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
-            if request.method == "POST" and not _same_origin(request):
-                return self.render(request, "message.html", {"title": "Refused",
-                                   "message": "A form from another site cannot act on this console."}, 403)  # fmt: skip
-            account = self.account
-            if self.keys:
-                found = session.account_of(self.keys, request.cookies.get(session.COOKIE, ""),
-                                           request.headers.get("authorization", ""))  # fmt: skip
-                if found is None:
-                    if request.method == "GET":
-                        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                        return RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
-                    return self.render(request, "message.html", {"title": "Sign in first",
-                                       "message": "Your session has ended: sign in again."}, 401)  # fmt: skip
-                account = found
             try:
+                refused = self._refusal(request)
+                if refused is not None:
+                    return refused
+                account = self._account(request) or self.account
                 return await handler(request, Scope(self.region, account))
             except ServiceError as error:
                 status = error.rest_status if 400 <= error.rest_status < 500 else 400
@@ -103,6 +93,29 @@ class Console:
 
         return guarded
 
+    def _account(self, request: Request) -> str | None:
+        """The signed-in caller's account (None: no credentials configured, the default one)."""
+        if not self.keys:
+            return None
+        return session.account_of(self.keys, request.cookies.get(session.COOKIE, ""),
+                                  request.headers.get("authorization", ""))  # fmt: skip
+
+    def _refusal(self, request: Request) -> Response | None:
+        """Why this request may not go on: a form from another site, or nobody signed in."""
+        if request.method == "POST" and not _same_origin(request):
+            return self.render(request, "message.html", {"title": "Refused",
+                               "message": "A form from another site cannot act on this console."}, 403)  # fmt: skip
+        if not self.keys or self._account(request) is not None:
+            return None
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = f"/console/login?next={quote(target)}"
+        if request.headers.get("hx-request") == "true":  # a refreshing part of a page: the whole page goes
+            return Response(status_code=401, headers={"HX-Redirect": login})
+        if request.method == "GET":
+            return RedirectResponse(login, status_code=303)
+        return self.render(request, "message.html", {"title": "Sign in first",
+                           "message": "Your session has ended: sign in again."}, 401)  # fmt: skip
+
     async def login(self, request: Request) -> Response:
         target = request.query_params.get("next") or "/console/"
         if not target.startswith("/console"):
@@ -111,6 +124,9 @@ class Console:
             return RedirectResponse(target, status_code=303)
         if request.method == "GET":
             return self.render(request, "login.html", {"next": target})
+        if not _same_origin(request):  # nobody is signed in to someone else's account from elsewhere
+            return self.render(request, "message.html", {"title": "Refused",
+                               "message": "A form from another site cannot sign in here."}, 403)  # fmt: skip
         form = await _form(request)
         cookie = session.sign_in(self.keys, form.get("accessKeyId", ""), form.get("secretAccessKey", ""))
         if cookie is None:
@@ -118,10 +134,13 @@ class Console:
                                "That access key id and secret access key do not match the server's credentials."}, 401)  # fmt: skip
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(session.COOKIE, cookie, max_age=session.LIFETIME_SECONDS, httponly=True,
-                            samesite="strict", path="/console")  # fmt: skip
+                            samesite="strict", path="/console", secure=request.url.scheme == "https")  # fmt: skip
         return response
 
     async def logout(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return self.render(request, "message.html", {"title": "Refused",
+                               "message": "A form from another site cannot sign out here."}, 403)  # fmt: skip
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(session.COOKIE, path="/console")
         return response
@@ -167,6 +186,8 @@ class Console:
             try:
                 made = await run_in_threadpool(act, self.pages, scope, form)
             except ServiceError as error:  # the page the form was on, with what was typed
+                if not form.get("from"):
+                    raise
                 return await self.resource(request, scope, error=f"{error.code}: {error}", form=form)
             return RedirectResponse(_resource_url(made), status_code=303)
 

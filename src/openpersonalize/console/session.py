@@ -38,7 +38,9 @@ def account_of(keys: Mapping[str, Key], cookie: str, basic: str = "", now: float
     access_key, _, rest = cookie.partition(".")
     expiry_text, _, mac = rest.partition(".")
     key = keys.get(access_key)
-    if key is None or not expiry_text.isdigit() or int(expiry_text) < (now or time.time()):
+    if key is None or not (expiry_text.isascii() and expiry_text.isdigit() and len(expiry_text) <= 12):
+        return None
+    if int(expiry_text) < (now or time.time()) or not mac.isascii():
         return None
     if not hmac.compare_digest(mac, _mac(key, access_key, int(expiry_text))):
         return None

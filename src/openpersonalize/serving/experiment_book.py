@@ -14,7 +14,7 @@ from openpersonalize.errors import InvalidInput, ResourceAlreadyExists, Resource
 from openpersonalize.scope import Scope
 from openpersonalize.serving.attribution import WINDOW_SECONDS
 from openpersonalize.serving.experiments import SERVED, Variant, parse_variants, results, wilson
-from openpersonalize.store.metadata import MetadataStore, Resource
+from openpersonalize.store.metadata import MetadataStore, Resource, all_resources
 from openpersonalize.store.metadata.series import AttributionSeries
 
 KIND = "experiment"
@@ -26,7 +26,7 @@ class ExperimentBook:
         self.on_change: list[Callable[[str], None]] = []  # called with the ARN of a stopped or deleted one
 
     def list(self, scope: Scope) -> list[Resource]:
-        return [e for e in self.store.list(KIND, limit=100).items if scope.owns(e.arn)]
+        return [e for e in all_resources(self.store, KIND) if scope.owns(e.arn)]
 
     def get(self, scope: Scope, name: str) -> Resource:
         found = self.store.get(scope.arn(KIND, name))
@@ -68,8 +68,10 @@ class ExperimentBook:
             if found is None or found.kind not in ("campaign", "recommender"):
                 raise ResourceNotFound(f"variants {variant.name}: {variant.arn} does not exist.")
         attribution = given.get("metricAttributionArn") or None
-        if attribution and (self.store.get(attribution) is None or not scope.owns(attribution)):
-            raise ResourceNotFound(f"metricAttributionArn {attribution} does not exist.")
+        if attribution:
+            found = self.store.get(attribution) if scope.owns(attribution) else None
+            if found is None or found.kind != "metric-attribution":
+                raise ResourceNotFound(f"metricAttributionArn {attribution} does not exist.")
         arn = scope.arn(KIND, name)
         if self.store.get(arn) is not None:
             raise ResourceAlreadyExists(f"Experiment {name} already exists.")
@@ -120,7 +122,7 @@ class ExperimentBook:
 
     def _functions(self, experiment: Resource) -> tuple[Resource | None, dict[str, str]]:
         attribution = self.store.get(experiment.attrs.get("metricAttributionArn") or "")
-        if attribution is None:
+        if attribution is None or attribution.kind != "metric-attribution":
             return None, {}
         return attribution, {
             m["metricName"]: function_of(m["expression"]) for m in attribution.attrs["_metrics"]
