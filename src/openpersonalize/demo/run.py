@@ -44,7 +44,9 @@ def run_demo(data_dir: Path, port: int | None = None, keep_running: bool = False
         runtime = boto3.client("personalize-runtime", **kw)
         console.rule("[bold]openpersonalize demo")
         console.print(f"Server: {url}  (data in {data_dir / 'server'})")
-        console.print(f"Console: {url}/console/  (open it in a browser to watch the steps)")
+        console.print(
+            f"Console: {url}/console/  (watch the steps in a browser; --keep-running leaves it up after the demo)"
+        )
         data = _step("Generating Retail Demo Store shoppers and their events", lambda: load_demo_data())
         console.print(
             f"  {data.interactions.num_rows:,} interactions, {data.items.num_rows:,} products, "
