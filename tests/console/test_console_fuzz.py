@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.integration
 
 ACTIONS = ["/console/import", "/console/train", "/console/deploy", "/console/solutions", "/console/filters",
-           "/console/event-trackers", "/console/recommender-state", "/console/delete", "/console/experiments",
+           "/console/event-trackers", "/console/recommender-state", "/console/batch-inference", "/console/delete", "/console/experiments",
            "/console/try", "/console/login"]  # fmt: skip
 FIELDS = ["from", "arn", "name", "jobName", "datasetArn", "dataLocation", "importMode", "solutionArn", "trainingMode",
           "solutionVersionArn", "minProvisionedTPS", "datasetGroupArn", "recipeArn", "eventType", "filterExpression",
           "recommenderArn", "to", "target", "userId", "itemId", "inputList", "numResults", "filterArn", "filterValues",
-          "promotionFilterArn", "percentPromotedItems", "variant1", "variant2", "variant1Share", "metricAttributionArn"]  # fmt: skip
+          "promotionFilterArn", "percentPromotedItems", "variant1", "variant2", "variant1Share", "metricAttributionArn",
+          "inputPath", "outputPath", "roleArn"]  # fmt: skip
 ARNISH = st.one_of(
     st.text(max_size=40),
     st.builds(

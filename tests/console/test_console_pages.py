@@ -6,12 +6,13 @@ from __future__ import annotations
 import html
 import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 import httpx
 import pytest
 
+from tests.api.helpers import wait_for
 from tests.fixtures.server import start_server
 
 pytestmark = pytest.mark.integration
@@ -237,3 +238,30 @@ def test_rest_answers_count_in_the_traffic_charts_and_metrics(shop):
     )
     assert counted is not None and float(counted.group(1)) >= 10
     assert 'openpersonalize_request_seconds_count{operation="GET /recommendations",outcome="ok"}' in scraped
+
+
+def test_a_batch_job_from_a_version_page(shop):
+    live, arns = shop
+    version = live.client("personalize").describe_campaign(campaignArn=arns["campaign"])["campaign"][
+        "solutionVersionArn"
+    ]
+    folder = live.settings.data_dir.parent / "console-batch"
+    folder.mkdir(exist_ok=True)
+    (folder / "users.json").write_text('{"userId": "u0-1"}\n{"userId": "u2-3"}\n')
+    started = httpx.post(f"{live.url}/console/batch-inference", data={
+        "from": version, "solutionVersionArn": version, "jobName": "from-console",
+        "inputPath": (folder / "users.json").as_uri(), "outputPath": (folder / "out").as_uri() + "/",
+        "numResults": "5", "filterArn": arns["filter"]})  # fmt: skip
+    assert started.status_code == 303 and started.headers["location"].endswith(
+        "batch-inference-job%2Ffrom-console"
+    )
+    done = wait_for(lambda: live.client("personalize").describe_batch_inference_job(
+        batchInferenceJobArn=unquote(started.headers["location"].rsplit("arn=", 1)[1])), "batchInferenceJob", timeout=60)  # fmt: skip
+    assert done["status"] == "ACTIVE" and done["numResults"] == 5 and done["filterArn"] == arns["filter"]
+    lines = (folder / "out" / "users.json.out").read_text().splitlines()
+    assert len(lines) == 2
+    assert "from-console" in resource(live, version).text  # listed on the version's page
+    outside = httpx.post(f"{live.url}/console/batch-inference", data={
+        "from": version, "solutionVersionArn": version, "jobName": "outside",
+        "inputPath": "file:///etc/passwd", "outputPath": (folder / "out").as_uri() + "/"})  # fmt: skip
+    assert outside.status_code in (400, 403) and "is outside the file roots" in outside.text

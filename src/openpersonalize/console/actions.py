@@ -64,6 +64,22 @@ def deploy(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
     )["campaignArn"]
 
 
+def batch_inference(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
+    params: dict[str, Any] = {
+        "jobName": _required(form, "jobName", "Job name"),
+        "solutionVersionArn": _required(form, "solutionVersionArn", "Solution version"),
+        "jobInput": {"s3DataSource": {"path": _required(form, "inputPath", "Input path")}},
+        "jobOutput": {"s3DataDestination": {"path": _required(form, "outputPath", "Output path")}},
+        # Required by the API; this server reads with its own storage credentials (docs/security.md).
+        "roleArn": (form.get("roleArn") or "").strip()
+        or f"arn:aws:iam::{scope.account}:role/openpersonalize",
+        "numResults": _number(form, "numResults", "Number of results", 25),
+    }
+    if form.get("filterArn"):
+        params["filterArn"] = form["filterArn"]
+    return pages.call(scope, "CreateBatchInferenceJob", **params)["batchInferenceJobArn"]
+
+
 def create_solution(pages: Pages, scope: Scope, form: Mapping[str, str]) -> str:
     params: dict[str, Any] = {
         "name": _required(form, "name", "Solution name"),

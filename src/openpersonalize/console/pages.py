@@ -175,7 +175,9 @@ class Pages:
         metrics = {}
         if version.get("status") == "ACTIVE":
             metrics = self.call(scope, "GetSolutionMetrics", solutionVersionArn=version["solutionVersionArn"])
-        return {"metrics": metrics.get("metrics") or {}}
+        batches = self.listing(scope, "batch-inference-job", solutionVersionArn=version["solutionVersionArn"])
+        filters = self.listing(scope, "filter", datasetGroupArn=version["datasetGroupArn"])
+        return {"metrics": metrics.get("metrics") or {}, "batches": batches, "filters": filters}
 
     def _campaign(self, scope: Scope, campaign: dict[str, Any]) -> dict[str, Any]:
         return self.traffic(campaign["campaignArn"])

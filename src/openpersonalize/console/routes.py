@@ -57,6 +57,7 @@ class Console:
             Route("/import", post(self.form_action(actions.start_import)), methods=["POST"]),
             Route("/train", post(self.form_action(actions.train)), methods=["POST"]),
             Route("/deploy", post(self.form_action(actions.deploy)), methods=["POST"]),
+            Route("/batch-inference", post(self.form_action(actions.batch_inference)), methods=["POST"]),
             Route("/solutions", post(self.form_action(actions.create_solution)), methods=["POST"]),
             Route("/filters", post(self.form_action(actions.create_filter)), methods=["POST"]),
             Route("/event-trackers", post(self.form_action(actions.create_event_tracker)), methods=["POST"]),
