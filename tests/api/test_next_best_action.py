@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -94,10 +96,17 @@ def actions_for(runtime, campaign, user_id, **kwargs):
     return runtime.get_action_recommendations(campaignArn=campaign, userId=user_id, **kwargs)["actionList"]
 
 
-def test_each_group_is_offered_its_own_action_first(runtime, offers):
+def test_each_group_is_offered_its_own_action_first(server, runtime, offers):
     for g in range(GROUPS):
         answer = actions_for(runtime, offers["campaign"], user(g, 3))
         assert len(answer) == 5  # numResults defaults to 5
+        tried = httpx.post(
+            f"{server.url}/console/try",
+            headers={"HX-Request": "true"},
+            data={"target": offers["campaign"], "userId": user(g, 3)},
+        )  # the console's "Try it"
+        shown = re.findall(r"<tr><td>\d+</td><td>([^<]+)</td>", tried.text)
+        assert tried.status_code == 200 and shown == [a["actionId"] for a in answer] and "VALUE" in tried.text
         assert answer[0]["actionId"] == f"offer{g}", answer
         assert 0 < answer[0]["score"] <= 1
         assert [a["score"] for a in answer] == sorted((a["score"] for a in answer), reverse=True)

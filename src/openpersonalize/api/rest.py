@@ -249,10 +249,13 @@ class RestRecommendations:
                 self._by_user.setdefault(user, set()).add(key)
 
 
-def item_rows(runtime: Runtime, target_arn: str, ids: list[str]) -> list[dict[str, Any]]:
-    """The Items columns of these items in the dataset group the campaign or recommender serves."""
+def item_rows(
+    runtime: Runtime, target_arn: str, ids: list[str], dataset_type: str = "ITEMS"
+) -> list[dict[str, Any]]:
+    """The Items (or Actions) columns of these ids in the dataset group the campaign or
+    recommender serves."""
     target = runtime.targets.cached(target_arn)
-    items_dataset = target[1].scene.datasets.get("ITEMS") if target is not None else None
+    items_dataset = target[1].scene.datasets.get(dataset_type) if target is not None else None
     if items_dataset is None:
         return [{} for _ in ids]
     attributes = runtime.attributes.of(items_dataset)

@@ -146,10 +146,20 @@ def create_experiment(pages: Pages, scope: Scope, form: Mapping[str, str]) -> st
     return str(pages.book.create(scope, given).name)
 
 
-async def try_it(runtime: Runtime, scope: Scope, form: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-    """Ask the chosen campaign or recommender as GetRecommendations (or GetPersonalizedRanking when
-    items to rank are given) would; returns the target and the answer."""
+async def try_it(
+    runtime: Runtime, scope: Scope, form: Mapping[str, str], recipe: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """Ask the chosen campaign or recommender as GetRecommendations (GetPersonalizedRanking when
+    items to rank are given, GetActionRecommendations for a Next-Best-Action campaign) would;
+    returns the target and the answer."""
     target = _required(form, "target", "Campaign or recommender")
+    if "next-best-action" in recipe:
+        asked: dict[str, Any] = {"campaignArn": target, "userId": _required(form, "userId", "User id"),
+                                 "numResults": _number(form, "numResults", "Number of results", 5)}  # fmt: skip
+        if form.get("filterArn"):
+            asked["filterArn"] = form["filterArn"]
+            asked["filterValues"] = _filter_values(form.get("filterValues") or "", "Filter values")
+        return target, await runtime("GetActionRecommendations", asked, scope)
     member = "recommenderArn" if arns.kind_of(target) == "recommender" else "campaignArn"
     params: dict[str, Any] = {member: target}
     for name, key in (("userId", "userId"), ("itemId", "itemId")):

@@ -238,19 +238,26 @@ class Console:
     async def try_answer(self, request: Request, scope: Scope) -> Response:
         form = await _form(request)
         context: dict[str, Any] = {"form": form}
+        found = await run_in_threadpool(self.pages.targets, scope)
+        recipe = next((t["recipe"] for t in found["targets"] if t["arn"] == form.get("target")), "")
         try:
-            target, answer = await actions.try_it(self.runtime_call, scope, form)
-            listed = answer.get("itemList") or answer.get("personalizedRanking") or []
-            rows = await run_in_threadpool(item_rows, self.runtime, target, [i["itemId"] for i in listed])
-            columns = sorted({c for row in rows for c in row if c != "ITEM_ID"})
+            target, answer = await actions.try_it(self.runtime_call, scope, form, recipe)
+            if "actionList" in answer:
+                listed = [{"itemId": a["actionId"], "score": a.get("score")} for a in answer["actionList"]]
+                kind = "ACTIONS"
+            else:
+                listed, kind = answer.get("itemList") or answer.get("personalizedRanking") or [], "ITEMS"
+            ids = [i["itemId"] for i in listed]
+            rows = await run_in_threadpool(item_rows, self.runtime, target, ids, kind)
+            columns = sorted({c for row in rows for c in row if c not in ("ITEM_ID", "ACTION_ID")})
             context.update(items=[{**i, "metadata": row} for i, row in zip(listed, rows, strict=True)],
-                           columns=columns, recommendationId=answer.get("recommendationId"))  # fmt: skip
+                           columns=columns, recommendationId=answer.get("recommendationId"),
+                           kind="Action" if kind == "ACTIONS" else "Item")  # fmt: skip
             status = 200
         except ServiceError as error:
             context["answer_error"], status = f"{error.code}: {error}", 400
         if request.headers.get("hx-request") == "true":
             return self.render(request, "try_answer.html", context, status)
-        found = await run_in_threadpool(self.pages.targets, scope)
         return self.render(request, "try.html", {**found, **context}, status)
 
     # -- rendering ------------------------------------------------------------------------------
