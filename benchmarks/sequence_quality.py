@@ -16,9 +16,9 @@ are the contention-free measure):
 - Beauty, BEAUTY (full softmax, batch 128): HR@10 0.0860, NDCG@10 0.0503 (targets 0.080 / 0.045 met),
   best epoch 29 of 34, 1455 s wall / 1124 CPU s. Sampled softmax (1,024 items) instead: 0.0778 / 0.0446
   (batch 128, 30 epochs), 0.0767 / 0.0437 (batch 64, best 25 of 30).
-- ML-1M, ML1M (full softmax, batch 16, 15-minute cap): HR@10 0.2871, NDCG@10 0.1594 (target 0.20 missed;
-  gSASRec 0.197), 12 epochs (best 12, still rising), 926 s wall / 590 CPU s — the machine was busy, an
-  idle one fits ~19 epochs. Sampled softmax (1,024 items) instead: 0.2891 / 0.1564 after 28 epochs
+- ML-1M, ML1M (full softmax, batch 16, 15-minute cap): on an idle machine with 2 threads HR@10 0.3223,
+  NDCG@10 0.1846 (target 0.20 missed; gSASRec 0.197), stopped by patience at epoch 38 (best 30), 809 s
+  wall / 1,601 CPU s. On a busy machine (1 thread): 0.2871 / 0.1594 after 12 epochs (cut by the cap). Sampled softmax (1,024 items) instead: 0.2891 / 0.1564 after 28 epochs
   (770 CPU s); with patience 3 it stopped at epoch 13: 0.1486. Batch 128 learned ~4x slower per epoch
   than batch 16 (val NDCG@10 0.011 vs 0.045 after 2 epochs).
 - Serving: one user_scores call, 100k items: 1.1 ms (maxlen 50), 2.1 ms (maxlen 200), one BLAS thread.
