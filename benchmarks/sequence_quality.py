@@ -18,7 +18,8 @@ are the contention-free measure):
   (batch 128, 30 epochs), 0.0767 / 0.0437 (batch 64, best 25 of 30).
 - ML-1M, ML1M (full softmax, batch 16, 15-minute cap): on an idle machine with 2 threads HR@10 0.3223,
   NDCG@10 0.1846 (target 0.20 missed; gSASRec 0.197), stopped by patience at epoch 38 (best 30), 809 s
-  wall / 1,601 CPU s. On a busy machine (1 thread): 0.2871 / 0.1594 after 12 epochs (cut by the cap). Sampled softmax (1,024 items) instead: 0.2891 / 0.1564 after 28 epochs
+  wall / 1,601 CPU s. On a busy machine (1 thread): 0.2871 / 0.1594 after 12 epochs (cut by the cap).
+  --hidden 128 (idle machine): 0.3047 / 0.1719, cut by the cap at epoch 29 (best 25) — worse in 15 minutes. Sampled softmax (1,024 items) instead: 0.2891 / 0.1564 after 28 epochs
   (770 CPU s); with patience 3 it stopped at epoch 13: 0.1486. Batch 128 learned ~4x slower per epoch
   than batch 16 (val NDCG@10 0.011 vs 0.045 after 2 epochs).
 - Serving: one user_scores call, 100k items: 1.1 ms (maxlen 50), 2.1 ms (maxlen 200), one BLAS thread.
@@ -243,6 +244,7 @@ def main() -> None:
     parser.add_argument(
         "--no-time-budget", action="store_true", help="ML-1M: no 15-minute cap (patience and epochs only)"
     )
+    parser.add_argument("--hidden", type=int, default=None, help="override the configurations' hidden size")
     parser.add_argument("--verbose", action="store_true", help="print every epoch")
     args = parser.parse_args()
     root = data_dir(args.data)
@@ -261,6 +263,8 @@ def main() -> None:
             config = replace(config, epochs=QUICK_EPOCHS)
         if args.no_time_budget:
             config = replace(config, time_budget=0.0)
+        if args.hidden:
+            config = replace(config, hidden=args.hidden)
         result = run(root, config, **kw)  # type: ignore[operator]
         if result is not None:
             results.append(result)
