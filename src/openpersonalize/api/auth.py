@@ -170,14 +170,28 @@ class SigV4OrBasic:
             signed = self.verifier.check_headers(headers)
             self.verifier.verify(signed, method, raw_path, query, headers, b"")
             return signed.key.account
-        try:
-            access_key, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidSignature("The Basic authorization header is malformed.") from None
-        key = self.verifier.keys.get(access_key)
-        if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
-            raise UnrecognizedClient("The security token included in the request is invalid.")
-        return key.account
+        return basic_key(self.verifier.keys, value).account
+
+
+def basic_key(keys: Mapping[str, Key], credential: str) -> Key:
+    """The key an HTTP Basic credential (base64 of 'key id:secret') names, its secret checked in
+    constant time."""
+    try:
+        access_key, _, secret = base64.b64decode(credential.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidSignature("The Basic authorization header is malformed.") from None
+    key = matching_key(keys, access_key, secret)
+    if key is None:
+        raise UnrecognizedClient("The security token included in the request is invalid.")
+    return key
+
+
+def matching_key(keys: Mapping[str, Key], access_key: str, secret: str) -> Key | None:
+    """The key with this id, if this is its secret (compared in constant time)."""
+    key = keys.get(access_key)
+    if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
+        return None
+    return key
 
 
 def parse_credentials(text: str) -> dict[str, Key]:

@@ -98,9 +98,7 @@ class Dispatcher:
             request.scope["op_params"] = params
             if op.service == protocol.CONTROL:
                 result = await run_in_threadpool(self.control.call, op.name, params, scope)
-                if not op.name.startswith(("Describe", "List", "Get")):
-                    for hook in self.on_control_change:
-                        hook()
+                self._announce(op.name)
             else:
                 result = await self._data_call(op, params, scope)
             body = protocol.encode_output(op, result)
@@ -120,10 +118,14 @@ class Dispatcher:
         caches exactly as the same call over the wire."""
         op = protocol.operations(protocol.CONTROL)[name]
         result = self.control.call(name, validate(op.model, params), scope)
-        if not name.startswith(("Describe", "List", "Get")):
+        self._announce(name)
+        return result
+
+    def _announce(self, operation: str) -> None:
+        """After a control-plane write, tell this process's caches."""
+        if not operation.startswith(("Describe", "List", "Get")):
             for hook in self.on_control_change:
                 hook()
-        return result
 
     async def call_runtime(self, name: str, params: dict[str, Any], scope: Scope) -> dict[str, Any]:
         """A personalize-runtime call from another adapter, validated as over the wire."""

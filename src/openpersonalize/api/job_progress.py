@@ -21,7 +21,7 @@ from openpersonalize.api.errors import error_response
 from openpersonalize.api.protocol import RUNTIME
 from openpersonalize.control import registry
 from openpersonalize.errors import InvalidInput, ResourceNotFound, ServiceError
-from openpersonalize.store.metadata import MetadataStore
+from openpersonalize.store.metadata import MetadataStore, progress_of
 
 
 def progress_endpoint(store: MetadataStore) -> Any:
@@ -43,8 +43,7 @@ def _progress(store: MetadataStore, request: Request) -> dict[str, Any]:
     found = store.get(arn)
     if found is None or (account is not None and arn.split(":")[4:5] != [account]):
         raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
-    running = [j for j in store.jobs_for(arn) if j.status in ("queued", "running")]
-    done = max((j.progress or 0.0) for j in running) * 100 if running else None
+    done = progress_of(store, arn)
     declared = registry.KINDS.get(found.kind)
     status = declared.status_names.get(found.status, found.status) if declared else found.status
-    return {"arn": arn, "status": status, "percentDone": done}
+    return {"arn": arn, "status": status, "percentDone": done * 100 if done is not None else None}

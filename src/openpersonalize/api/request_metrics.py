@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter as Tally
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -49,29 +50,27 @@ class RequestMetrics:
         if params is not None and operation.startswith("Get") and outcome == "ok":
             source = params.get("campaignArn") or params.get("recommenderArn")
             if source:
-                self.by_source.labels(source).observe(seconds)
-                self.recent.add(source, seconds)
+                self._source_answered(source, seconds)
 
     def answered(self, source: str, seconds: float) -> None:
         """A GET /recommendations answer (those the cache answers before routing are not counted)."""
         self.requests.labels("GET /recommendations", "ok").observe(seconds)
+        self._source_answered(source, seconds)
+
+    def _source_answered(self, source: str, seconds: float) -> None:
         self.by_source.labels(source).observe(seconds)
         self.recent.add(source, seconds)
 
     def taken(self, records: list[dict[str, Any]]) -> None:
-        """An events listener: count what was acknowledged."""
-        counts: dict[str, int] = {}
-        for record in records:
-            kind = str(record.get("_type") or "")
-            counts[kind] = counts.get(kind, 0) + 1
-        for kind, count in counts.items():
+        """An events listener: count what was acknowledged, by dataset type and, for the console's
+        charts, by dataset."""
+        counts = Tally((str(r.get("_type") or ""), str(r.get("_ds"))) for r in records)
+        by_kind: Tally[str] = Tally()
+        for (kind, dataset), count in counts.items():
+            by_kind[kind] += count
+            self.recent.add(f"dataset:{dataset}", None, count)
+        for kind, count in by_kind.items():
             self.events.labels(kind).inc(count)
-        by_dataset: dict[str, int] = {}
-        for record in records:
-            key = f"dataset:{record.get('_ds')}"
-            by_dataset[key] = by_dataset.get(key, 0) + 1
-        for key, count in by_dataset.items():
-            self.recent.add(key, None, count)
 
 
 class Timeline:

@@ -16,7 +16,7 @@ from openpersonalize.errors import ResourceNotFound
 from openpersonalize.scope import Scope
 from openpersonalize.serving.experiment_book import ExperimentBook
 from openpersonalize.store.interactions import InteractionsStore
-from openpersonalize.store.metadata import MetadataStore
+from openpersonalize.store.metadata import MetadataStore, progress_of
 from openpersonalize.store.metadata.series import AttributionSeries
 
 Call = Callable[[str, dict[str, Any], Scope], dict[str, Any]]
@@ -77,7 +77,7 @@ class Pages:
                 arn = job[declared.arn_member]
                 rows.append({"kind": declared.label, "name": job.get("jobName"), "arn": arn,
                              "status": job.get("status"), "created": job.get("creationDateTime") or 0,
-                             "failureReason": job.get("failureReason"), "progress": self.progress(arn)})  # fmt: skip
+                             "failureReason": job.get("failureReason"), "progress": progress_of(self.store, arn)})  # fmt: skip
         for group in self.listing(scope, "dataset-group"):
             for solution in self.listing(scope, "solution", datasetGroupArn=group["datasetGroupArn"]):
                 for version in self.listing(scope, "solution-version", solutionArn=solution["solutionArn"]):
@@ -85,7 +85,7 @@ class Pages:
                     rows.append({"kind": "Training", "name": f"{solution['name']} / {arn.rsplit('/', 1)[-1]}",
                                  "arn": arn, "status": version.get("status"),
                                  "created": version.get("creationDateTime") or 0,
-                                 "failureReason": version.get("failureReason"), "progress": self.progress(arn)})  # fmt: skip
+                                 "failureReason": version.get("failureReason"), "progress": progress_of(self.store, arn)})  # fmt: skip
         rows.sort(key=lambda r: r["created"], reverse=True)
         return {"jobs": rows}
 
@@ -99,18 +99,11 @@ class Pages:
         page: dict[str, Any] = {"kind": kind, "label": declared.label, "arn": arn, "fields": fields,
                                 "name": fields.get("name") or fields.get("jobName") or arn.rsplit("/", 1)[-1],
                                 "deletable": kind in DELETABLE,
-                                "done": self.progress(arn) if fields.get("status") in UNDER_WAY else None}  # fmt: skip
+                                "done": progress_of(self.store, arn) if fields.get("status") in UNDER_WAY else None}  # fmt: skip
         more = getattr(self, "_" + kind.replace("-", "_"), None)
         if more is not None:
             page.update(more(scope, fields))
         return page
-
-    def progress(self, arn: str) -> float | None:
-        jobs = self.store.jobs_for(arn)
-        running = [j for j in jobs if j.status in ("queued", "running")]
-        if not running:
-            return None
-        return max((j.progress or 0.0) for j in running)
 
     # -- what each kind adds --------------------------------------------------------------------
     def _dataset_group(self, scope: Scope, group: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +137,7 @@ class Pages:
                     "categorical": f.categorical, "textual": f.textual} for f in parsed.fields]  # fmt: skip
         imports = self.listing(scope, "dataset-import-job", datasetArn=dataset["datasetArn"])
         for job in imports:
-            job["progress"] = self.progress(job["datasetImportJobArn"])
+            job["progress"] = progress_of(self.store, job["datasetImportJobArn"])
         exports = self.listing(scope, "dataset-export-job", datasetArn=dataset["datasetArn"])
         return {"rows": self.row_count(dataset["datasetArn"]), "columns": columns, "imports": imports,
                 "exports": exports}  # fmt: skip
@@ -153,7 +146,7 @@ class Pages:
         versions = self.listing(scope, "solution-version", solutionArn=solution["solutionArn"])
         metrics: dict[str, dict[str, float]] = {}
         for version in versions:
-            version["progress"] = self.progress(version["solutionVersionArn"])
+            version["progress"] = progress_of(self.store, version["solutionVersionArn"])
             version["id"] = version["solutionVersionArn"].rsplit("/", 1)[-1]
             if version.get("status") == "ACTIVE":
                 got = self.call(scope, "GetSolutionMetrics", solutionVersionArn=version["solutionVersionArn"])
@@ -240,7 +233,7 @@ class Pages:
 
     def targets(self, scope: Scope) -> dict[str, Any]:
         """What "try it" can ask: campaigns, recommenders and filters, by dataset group."""
-        options = []
+        options, filters = [], []
         for group in self.listing(scope, "dataset-group"):
             parent = {"datasetGroupArn": group["datasetGroupArn"]}
             for solution in self.listing(scope, "solution", **parent):
@@ -250,18 +243,14 @@ class Pages:
             for recommender in self.listing(scope, "recommender", **parent):
                 options.append({"arn": recommender["recommenderArn"], "label": f"recommender {recommender['name']}",
                                 "group": group["name"], "recipe": recommender.get("recipeArn", "")})  # fmt: skip
-        filters = [
-            {"arn": f["filterArn"], "name": f["name"], "expression": f.get("filterExpression", "")}
-            for group in self.listing(scope, "dataset-group")
-            for f in self.listing(scope, "filter", datasetGroupArn=group["datasetGroupArn"])
-        ]
+            filters += [{"arn": f["filterArn"], "name": f["name"], "expression": f.get("filterExpression", "")}
+                        for f in self.listing(scope, "filter", **parent)]  # fmt: skip
         return {"targets": options, "filters": filters}
 
     # -- experiments ----------------------------------------------------------------------------
     def experiment(self, scope: Scope, name: str) -> dict[str, Any]:
         found = self.book.get(scope, name)
-        results = self.book.results(found)
-        timeline = self.book.timeline(found)
+        results, timeline = self.book.report(found)
         labels = [charts.clock(w, with_day=True) for w in timeline["windows"]]
         metric_charts = []
         for metric, lines in timeline["metrics"].items():

@@ -101,11 +101,18 @@ class Console:
         return session.account_of(self.keys, request.cookies.get(session.COOKIE, ""),
                                   request.headers.get("authorization", ""))  # fmt: skip
 
+    def _cross_site(self, request: Request) -> Response | None:
+        """403 for a form posted from another site (browsers name the page it came from)."""
+        if request.method != "POST" or _same_origin(request):
+            return None
+        return self.render(request, "message.html", {"title": "Refused",
+                           "message": "A form from another site cannot act on this console."}, 403)  # fmt: skip
+
     def _refusal(self, request: Request) -> Response | None:
         """Why this request may not go on: a form from another site, or nobody signed in."""
-        if request.method == "POST" and not _same_origin(request):
-            return self.render(request, "message.html", {"title": "Refused",
-                               "message": "A form from another site cannot act on this console."}, 403)  # fmt: skip
+        refused = self._cross_site(request)
+        if refused is not None:
+            return refused
         if not self.keys or self._account(request) is not None:
             return None
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -125,9 +132,9 @@ class Console:
             return RedirectResponse(target, status_code=303)
         if request.method == "GET":
             return self.render(request, "login.html", {"next": target})
-        if not _same_origin(request):  # nobody is signed in to someone else's account from elsewhere
-            return self.render(request, "message.html", {"title": "Refused",
-                               "message": "A form from another site cannot sign in here."}, 403)  # fmt: skip
+        refused = self._cross_site(request)  # nobody is signed in to another's account from elsewhere
+        if refused is not None:
+            return refused
         form = await _form(request)
         cookie = session.sign_in(self.keys, form.get("accessKeyId", ""), form.get("secretAccessKey", ""))
         if cookie is None:
@@ -139,9 +146,9 @@ class Console:
         return response
 
     async def logout(self, request: Request) -> Response:
-        if not _same_origin(request):
-            return self.render(request, "message.html", {"title": "Refused",
-                               "message": "A form from another site cannot sign out here."}, 403)  # fmt: skip
+        refused = self._cross_site(request)
+        if refused is not None:
+            return refused
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(session.COOKIE, path="/console")
         return response

@@ -4,13 +4,13 @@ accepts it (nothing shared to store), and it dies with the key. HTTP Basic also 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import time
 from collections.abc import Mapping
 
-from openpersonalize.api.auth import Key
+from openpersonalize.api.auth import Key, basic_key, matching_key
+from openpersonalize.errors import ServiceError
 
 COOKIE = "openpersonalize_console"
 LIFETIME_SECONDS = 12 * 3600
@@ -18,8 +18,8 @@ LIFETIME_SECONDS = 12 * 3600
 
 def sign_in(keys: Mapping[str, Key], access_key: str, secret: str, now: float | None = None) -> str | None:
     """The cookie value for a right access key and secret, else None."""
-    key = keys.get(access_key)
-    if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
+    key = matching_key(keys, access_key, secret)
+    if key is None:
         return None
     expiry = int((now or time.time()) + LIFETIME_SECONDS)
     return f"{access_key}.{expiry}.{_mac(key, access_key, expiry)}"
@@ -29,12 +29,9 @@ def account_of(keys: Mapping[str, Key], cookie: str, basic: str = "", now: float
     """The signed-in caller's account, from the cookie or a Basic header; None when neither holds."""
     if basic.lower().startswith("basic "):
         try:
-            access_key, _, secret = base64.b64decode(basic[6:].strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
+            return basic_key(keys, basic[6:]).account
+        except ServiceError:
             return None
-        key = keys.get(access_key)
-        ok = key is not None and hmac.compare_digest(key.secret.encode(), secret.encode())
-        return key.account if ok and key is not None else None
     access_key, _, rest = cookie.partition(".")
     expiry_text, _, mac = rest.partition(".")
     key = keys.get(access_key)

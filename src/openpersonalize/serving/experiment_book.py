@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from openpersonalize.data.metric_expressions import function_of
@@ -82,25 +83,36 @@ class ExperimentBook:
         return self.get(scope, name)
 
     def results(self, experiment: Resource) -> dict[str, Any]:
-        variants, served, totals, functions = self._sums(experiment)
-        return results(variants, served, totals, functions)
+        """Each variant's answers served and metrics per answer, with the winner when clear."""
+        return self._results(self._read(experiment))
 
-    def timeline(self, experiment: Resource) -> dict[str, Any]:
+    def report(self, experiment: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The results and the timeline, from one read of the series."""
+        read = self._read(experiment)
+        return self._results(read), self._timeline(read)
+
+    @staticmethod
+    def _results(read: _Series) -> dict[str, Any]:
+        served = {arn: sum(windows.values()) for arn, windows in read.served.items()}
+        totals: dict[str, dict[str, float]] = {name: {} for name in read.functions}
+        for (metric, arn), windows in read.metrics.items():
+            totals.setdefault(metric, {})[arn] = sum(windows.values())
+        return results(read.variants, served, totals, read.functions)
+
+    @staticmethod
+    def _timeline(read: _Series) -> dict[str, Any]:
         """Per metric and variant, window by window: the running value per answer served so far
         (with its 95% interval for count metrics), the line a chart draws."""
-        variants, by_window, functions = self._windows(experiment)
-        out: dict[str, Any] = {
-            "windows": sorted({w for rows in by_window.values() for w in rows}),
-            "metrics": {},
-        }
-        for metric, function in functions.items():
+        rows = [*read.served.values(), *read.metrics.values()]
+        out: dict[str, Any] = {"windows": sorted({w for windows in rows for w in windows}), "metrics": {}}
+        for metric, function in read.functions.items():
             lines: dict[str, list[dict[str, Any]]] = {}
-            for variant in variants:
+            for variant in read.variants:
                 served = value = 0.0
                 line = []
                 for window in out["windows"]:
-                    served += by_window[(SERVED, variant.arn)].get(window, 0.0)
-                    value += by_window[(metric, variant.arn)].get(window, 0.0)
+                    served += read.served[variant.arn].get(window, 0.0)
+                    value += read.metrics[(metric, variant.arn)].get(window, 0.0)
                     point: dict[str, Any] = {"window": window, "served": served,
                                              "perAnswer": value / served if served else None}  # fmt: skip
                     if function == "samplecount" and served:
@@ -128,27 +140,23 @@ class ExperimentBook:
             m["metricName"]: function_of(m["expression"]) for m in attribution.attrs["_metrics"]
         }
 
-    def _sums(self, experiment: Resource) -> tuple[tuple[Variant, ...], dict[str, float], dict[str, dict[str, float]], dict[str, str]]:  # fmt: skip
+    def _read(self, experiment: Resource) -> _Series:
+        """The experiment's answers served and its metric attribution's sums, window by window."""
         since = self._since(experiment)
-        served: dict[str, float] = defaultdict(float)
+        served: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         for point in self.series.read(experiment.arn, since, SERVED):
-            served[point.source] += point.value
-        totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            served[point.source][point.window] += point.value
+        metrics: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
         attribution, functions = self._functions(experiment)
         if attribution is not None:
             for point in self.series.read(attribution.arn, since):
-                totals[point.metric_name][point.source] += point.value
-        for name in functions:
-            totals.setdefault(name, defaultdict(float))
-        return parse_variants(experiment.attrs["variants"]), served, totals, functions
+                metrics[(point.metric_name, point.source)][point.window] += point.value
+        return _Series(parse_variants(experiment.attrs["variants"]), served, metrics, functions)
 
-    def _windows(self, experiment: Resource) -> tuple[tuple[Variant, ...], dict[tuple[str, str], dict[int, float]], dict[str, str]]:  # fmt: skip
-        since = self._since(experiment)
-        by_window: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        for point in self.series.read(experiment.arn, since, SERVED):
-            by_window[(SERVED, point.source)][point.window] += point.value
-        attribution, functions = self._functions(experiment)
-        if attribution is not None:
-            for point in self.series.read(attribution.arn, since):
-                by_window[(point.metric_name, point.source)][point.window] += point.value
-        return parse_variants(experiment.attrs["variants"]), by_window, functions
+
+@dataclass(frozen=True)
+class _Series:
+    variants: tuple[Variant, ...]
+    served: dict[str, dict[int, float]]  # variant ARN -> window -> answers served
+    metrics: dict[tuple[str, str], dict[int, float]]  # (metric, source ARN) -> window -> sum
+    functions: dict[str, str]  # metric -> its function ("samplecount", "sum")

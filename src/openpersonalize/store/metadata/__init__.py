@@ -93,4 +93,10 @@ def all_resources(store: MetadataStore, kind: str, **filters: Any) -> Iterator[R
         after = page.next_after
 
 
-__all__ = ["Job", "MetadataStore", "Page", "Quota", "Resource", "all_resources"]
+def progress_of(store: MetadataStore, resource_arn: str) -> float | None:
+    """How far (0 to 1) the resource's queued or running jobs are; None when none is."""
+    running = [j for j in store.jobs_for(resource_arn) if j.status in ("queued", "running")]
+    return max((j.progress or 0.0) for j in running) if running else None
+
+
+__all__ = ["Job", "MetadataStore", "Page", "Quota", "Resource", "all_resources", "progress_of"]
