@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from openpersonalize.api.errors import error_response
+from openpersonalize.api.plain_routes import caller_owns
 from openpersonalize.api.protocol import RUNTIME
 from openpersonalize.errors import InvalidInput, ResourceNotFound, ServiceError
 from openpersonalize.serving.attribution import RETENTION_SECONDS, WINDOW_SECONDS
@@ -43,13 +44,8 @@ def _series(store: MetadataStore, series: AttributionSeries, request: Request) -
     arn = request.query_params.get("metricAttributionArn") or ""
     if not arn:
         raise InvalidInput("metricAttributionArn is required.")
-    account = getattr(request.state, "account", None)
     attribution = store.get(arn)
-    if (
-        attribution is None
-        or attribution.kind != "metric-attribution"
-        or (account is not None and arn.split(":")[4:5] != [account])
-    ):
+    if attribution is None or attribution.kind != "metric-attribution" or not caller_owns(request, arn):
         raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
     try:
         hours = float(request.query_params.get("hours") or RETENTION_SECONDS / 3600)

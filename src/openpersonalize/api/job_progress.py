@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from openpersonalize.api.errors import error_response
+from openpersonalize.api.plain_routes import caller_owns
 from openpersonalize.api.protocol import RUNTIME
 from openpersonalize.control import registry
 from openpersonalize.errors import InvalidInput, ResourceNotFound, ServiceError
@@ -39,9 +40,8 @@ def _progress(store: MetadataStore, request: Request) -> dict[str, Any]:
     arn = request.query_params.get("arn") or ""
     if not arn:
         raise InvalidInput("arn is required.")
-    account = getattr(request.state, "account", None)
     found = store.get(arn)
-    if found is None or (account is not None and arn.split(":")[4:5] != [account]):
+    if found is None or not caller_owns(request, arn):
         raise ResourceNotFound(f"Resource Arn {arn} does not exist.")
     done = progress_of(store, arn)
     declared = registry.KINDS.get(found.kind)

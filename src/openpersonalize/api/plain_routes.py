@@ -39,3 +39,10 @@ def guarded(endpoint: Endpoint, auth: SigV4OrBasic | None) -> Endpoint:
         return await endpoint(request)
 
     return checked
+
+
+def caller_owns(request: Request, arn: str) -> bool:
+    """Whether a guarded request's caller may read this ARN: any, with no credentials configured;
+    else only its own account's."""
+    account = getattr(request.state, "account", None)
+    return account is None or arn.split(":")[4:5] == [account]
